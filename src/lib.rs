@@ -1,0 +1,17 @@
+//! newsflow: consumes raw news articles from Kafka, turns each into one structured,
+//! deduplicated, enriched JSON record, and publishes it, at least once.
+//!
+//! # Layout
+//! Stages, in order (plain synchronous functions, no Kafka types, `now` passed in):
+//! 1. [`decode`]: bytes → [`model::RawArticle`] (JSON or the plain-text layout), or bad data.
+//! 2. [`normalize`]: → [`model::Article`]: clean text, canonical URL, UTC dates.
+//! 3. [`dedup`]: exact URL, exact content and near-duplicate checks against the window.
+//! 4. [`enrich`]: language, stats, source, countries, organizations, keywords.
+//!
+//! [`pipeline`] composes them into one `process` call returning an [`pipeline::Outcome`]:
+//! publish, duplicate, or dead-letter.
+pub mod decode;
+pub mod dedup;
+pub mod enrich;
+pub mod model;
+pub mod normalize;
