@@ -18,7 +18,10 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        DecodeLimits { max_bytes: 1024 * 1024, max_json_depth: 32 }
+        DecodeLimits {
+            max_bytes: 1024 * 1024,
+            max_json_depth: 32,
+        }
     }
 }
 
@@ -64,7 +67,10 @@ impl DecodeError {
 /// Decodes one message payload.
 pub fn decode(payload: &[u8], limits: &DecodeLimits) -> Result<RawArticle, DecodeError> {
     if payload.len() > limits.max_bytes {
-        return Err(DecodeError::TooLarge { size: payload.len(), limit: limits.max_bytes });
+        return Err(DecodeError::TooLarge {
+            size: payload.len(),
+            limit: limits.max_bytes,
+        });
     }
     let text = to_text(payload)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
@@ -85,7 +91,10 @@ fn to_text(payload: &[u8]) -> Result<std::borrow::Cow<'_, str>, DecodeError> {
     }
     let (decoded, _, _) = WINDOWS_1252.decode(payload);
     // WHATWG maps 0x81, 0x8D, 0x8F, 0x90 and 0x9D to C1 controls: those bytes mean "not text".
-    if let Some(pos) = decoded.chars().position(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+    if let Some(pos) = decoded
+        .chars()
+        .position(|c| ('\u{80}'..='\u{9f}').contains(&c))
+    {
         return Err(DecodeError::InvalidEncoding(format!(
             "not UTF-8, and character {pos} is undefined in Windows-1252"
         )));
@@ -125,13 +134,17 @@ fn decode_json(text: &str, limits: &DecodeLimits) -> Result<RawArticle, DecodeEr
     if json_depth_exceeds(text, limits.max_json_depth) {
         return Err(DecodeError::TooDeep(limits.max_json_depth));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
     let Value::Object(obj) = value else {
         return Err(DecodeError::NotAnObject);
     };
     let title = first_text(&obj, &["title", "headline"]).ok_or(DecodeError::MissingTitle)?;
-    let body = first_text(&obj, &["body", "content", "text", "article_body", "articleBody"])
-        .ok_or(DecodeError::MissingBody)?;
+    let body = first_text(
+        &obj,
+        &["body", "content", "text", "article_body", "articleBody"],
+    )
+    .ok_or(DecodeError::MissingBody)?;
     let (source_name, source_url) = source_of(&obj);
     Ok(RawArticle {
         format: InputFormat::Json,
@@ -139,19 +152,37 @@ fn decode_json(text: &str, limits: &DecodeLimits) -> Result<RawArticle, DecodeEr
         url: first_text(&obj, &["url", "link", "canonical_url"]),
         summary: first_text(&obj, &["summary", "description", "abstract"]),
         body,
-        published: first_date(&obj, &["published_at", "published", "pubDate", "datePublished", "date"]),
-        modified: first_date(&obj, &["modified_at", "updated_at", "dateModified", "last_modified"]),
-        authors: first_value(&obj, &["author", "authors", "byline"]).map(names).unwrap_or_default(),
+        published: first_date(
+            &obj,
+            &[
+                "published_at",
+                "published",
+                "pubDate",
+                "datePublished",
+                "date",
+            ],
+        ),
+        modified: first_date(
+            &obj,
+            &["modified_at", "updated_at", "dateModified", "last_modified"],
+        ),
+        authors: first_value(&obj, &["author", "authors", "byline"])
+            .map(names)
+            .unwrap_or_default(),
         source_name,
         source_url,
         language: first_text(&obj, &["language", "lang", "inLanguage"]),
-        tags: first_value(&obj, &["tags", "keywords"]).map(tags).unwrap_or_default(),
+        tags: first_value(&obj, &["tags", "keywords"])
+            .map(tags)
+            .unwrap_or_default(),
         upstream_id: first_value(&obj, &["id", "guid"]).and_then(scalar_text),
     })
 }
 
 fn first_value<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
-    keys.iter().filter_map(|k| obj.get(*k)).find(|v| !v.is_null())
+    keys.iter()
+        .filter_map(|k| obj.get(*k))
+        .find(|v| !v.is_null())
 }
 
 /// The first key holding usable text: a string, a list of strings (joined as paragraphs),
@@ -163,7 +194,11 @@ fn first_text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
 fn text_of(v: &Value) -> Option<String> {
     let s = match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().filter_map(text_of).collect::<Vec<_>>().join("\n\n"),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(text_of)
+            .collect::<Vec<_>>()
+            .join("\n\n"),
         Value::Object(o) => ["href", "url", "name", "@value", "#text"]
             .iter()
             .filter_map(|k| o.get(*k))
@@ -181,10 +216,12 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 fn first_date(obj: &Map<String, Value>, keys: &[&str]) -> Option<RawDate> {
-    keys.iter().filter_map(|k| obj.get(*k)).find_map(|v| match v {
-        Value::Number(n) => n.as_f64().map(RawDate::Epoch),
-        other => text_of(other).map(RawDate::Text),
-    })
+    keys.iter()
+        .filter_map(|k| obj.get(*k))
+        .find_map(|v| match v {
+            Value::Number(n) => n.as_f64().map(RawDate::Epoch),
+            other => text_of(other).map(RawDate::Text),
+        })
 }
 
 /// Authors: a string, a list of strings, objects with `name`, or a mix of those.
@@ -199,7 +236,12 @@ fn names(v: &Value) -> Vec<String> {
 
 fn tags(v: &Value) -> Vec<String> {
     match v {
-        Value::String(s) => s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+        Value::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect(),
         Value::Array(items) => items.iter().filter_map(scalar_text).collect(),
         _ => Vec::new(),
     }
@@ -209,8 +251,14 @@ fn tags(v: &Value) -> Vec<String> {
 fn source_of(obj: &Map<String, Value>) -> (Option<String>, Option<String>) {
     match first_value(obj, &["source", "site_name", "publisher"]) {
         Some(Value::Object(o)) => (
-            ["name", "title"].iter().filter_map(|k| o.get(*k)).find_map(text_of),
-            ["url", "domain", "href", "homepage"].iter().filter_map(|k| o.get(*k)).find_map(text_of),
+            ["name", "title"]
+                .iter()
+                .filter_map(|k| o.get(*k))
+                .find_map(text_of),
+            ["url", "domain", "href", "homepage"]
+                .iter()
+                .filter_map(|k| o.get(*k))
+                .find_map(text_of),
         ),
         Some(v) => (text_of(v), None),
         None => (None, None),
@@ -220,24 +268,36 @@ fn source_of(obj: &Map<String, Value>) -> (Option<String>, Option<String>) {
 /// A line that can only be the URL line of the text layout.
 fn looks_like_url(line: &str) -> bool {
     let l = line.trim();
-    !l.is_empty() && !l.contains(char::is_whitespace) && (l.contains("://") || l.starts_with("www."))
+    !l.is_empty()
+        && !l.contains(char::is_whitespace)
+        && (l.contains("://") || l.starts_with("www."))
 }
 
 fn is_bullet(line: &str) -> Option<&str> {
     let t = line.trim_start();
-    ['•', '*', '·', '‣', '▪'].iter().find_map(|b| t.strip_prefix(*b)).map(str::trim)
+    ['•', '*', '·', '‣', '▪']
+        .iter()
+        .find_map(|b| t.strip_prefix(*b))
+        .map(str::trim)
 }
 
 fn decode_text(text: &str) -> Result<RawArticle, DecodeError> {
-    if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')) {
-        return Err(DecodeError::InvalidEncoding(format!("control character U+{:04X} in text", c as u32)));
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
+    {
+        return Err(DecodeError::InvalidEncoding(format!(
+            "control character U+{:04X} in text",
+            c as u32
+        )));
     }
     let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
     let title = lines.next().map(str::trim).unwrap_or_default().to_owned();
     let url_line = lines.next().unwrap_or_default();
     if !looks_like_url(url_line) {
         return Err(DecodeError::UnrecognizedFormat(
-            "second line is not a URL (text layout: title, URL, summary, dates, blank line, body)".into(),
+            "second line is not a URL (text layout: title, URL, summary, dates, blank line, body)"
+                .into(),
         ));
     }
     if title.is_empty() {
@@ -255,7 +315,10 @@ fn decode_text(text: &str) -> Result<RawArticle, DecodeError> {
             break;
         }
         header_lines += 1;
-        if let Some(inner) = t.strip_prefix("(last modified").and_then(|r| r.strip_suffix(')')) {
+        if let Some(inner) = t
+            .strip_prefix("(last modified")
+            .and_then(|r| r.strip_suffix(')'))
+        {
             article.modified = Some(RawDate::Text(inner.trim().to_owned()));
         } else if let Some(caption) = is_bullet(t) {
             // A caption repeating the title is boilerplate; any other bullet is content.
@@ -264,7 +327,10 @@ fn decode_text(text: &str) -> Result<RawArticle, DecodeError> {
             }
         } else if header_lines == 1 {
             article.summary = Some(t.to_owned());
-        } else if article.published.is_none() && t.chars().count() <= 64 && t.chars().any(|c| c.is_ascii_digit()) {
+        } else if article.published.is_none()
+            && t.chars().count() <= 64
+            && t.chars().any(|c| c.is_ascii_digit())
+        {
             article.published = Some(RawDate::Text(t.to_owned()));
         } else {
             body_start.push(t.to_owned());
@@ -311,14 +377,29 @@ Officials said the line\nwould run twice a day.\n";
         let a = decode(TEXT.as_bytes(), &lim()).unwrap();
         assert_eq!(a.format, InputFormat::Text);
         assert_eq!(a.title, "Harbour city opens new ferry line to the islands");
-        assert_eq!(a.url.as_deref(), Some("https://example.com/news/ferry-line?utm_source=x"));
+        assert_eq!(
+            a.url.as_deref(),
+            Some("https://example.com/news/ferry-line?utm_source=x")
+        );
         assert!(a.summary.unwrap().starts_with("The harbour authority"));
-        assert_eq!(a.modified, Some(RawDate::Text("2021-04-13T02:52:40+00:00".into())));
-        assert_eq!(a.published, Some(RawDate::Text("Aug 22, 2019 15:52 UTC".into())));
+        assert_eq!(
+            a.modified,
+            Some(RawDate::Text("2021-04-13T02:52:40+00:00".into()))
+        );
+        assert_eq!(
+            a.published,
+            Some(RawDate::Text("Aug 22, 2019 15:52 UTC".into()))
+        );
         // The caption is gone; the lede (repeating the summary) stays first.
-        assert!(a.body.starts_with("The harbour authority opened"), "{}", a.body);
+        assert!(
+            a.body.starts_with("The harbour authority opened"),
+            "{}",
+            a.body
+        );
         assert!(!a.body.contains('•'));
-        assert!(a.body.contains("Officials said the line\nwould run twice a day."));
+        assert!(a
+            .body
+            .contains("Officials said the line\nwould run twice a day."));
     }
 
     #[test]
@@ -330,7 +411,11 @@ Officials said the line\nwould run twice a day.\n";
 
     #[test]
     fn text_without_url_line_is_unrecognized() {
-        let e = decode(b"Just some words\nmore words here\n\nand a paragraph", &lim()).unwrap_err();
+        let e = decode(
+            b"Just some words\nmore words here\n\nand a paragraph",
+            &lim(),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "unrecognized_format");
     }
 
@@ -352,7 +437,10 @@ Officials said the line\nwould run twice a day.\n";
         assert_eq!(a.summary.as_deref(), Some("S"));
         assert_eq!(a.body, "p1\n\np2");
         assert_eq!(a.published, Some(RawDate::Epoch(1566489120.0)));
-        assert_eq!(a.modified, Some(RawDate::Text("2021-04-13T02:52:40Z".into())));
+        assert_eq!(
+            a.modified,
+            Some(RawDate::Text("2021-04-13T02:52:40Z".into()))
+        );
         assert_eq!(a.authors, vec!["Jane Doe", "John Roe"]);
         assert_eq!(a.source_name.as_deref(), Some("Example"));
         assert_eq!(a.source_url.as_deref(), Some("https://e.com"));
@@ -363,7 +451,11 @@ Officials said the line\nwould run twice a day.\n";
 
     #[test]
     fn json_first_non_empty_alias_wins() {
-        let a = decode(br#"{"title":"","headline":"H","body":"","content":"C"}"#, &lim()).unwrap();
+        let a = decode(
+            br#"{"title":"","headline":"H","body":"","content":"C"}"#,
+            &lim(),
+        )
+        .unwrap();
         assert_eq!((a.title.as_str(), a.body.as_str()), ("H", "C"));
     }
 
@@ -378,13 +470,21 @@ Officials said the line\nwould run twice a day.\n";
             (br#"{"title":"t"}"#.to_vec(), "missing_body"),
             (br#"{"title":"t","body":"   "}"#.to_vec(), "missing_body"),
             (vec![b'a', 0x81, b'b'], "invalid_encoding"),
-            (b"Title\nhttps://e.com\n\nbo\0dy".to_vec(), "invalid_encoding"),
+            (
+                b"Title\nhttps://e.com\n\nbo\0dy".to_vec(),
+                "invalid_encoding",
+            ),
             ([b"[".repeat(100), b"]".repeat(100)].concat(), "too_deep"),
             (vec![b' '; 2 * 1024 * 1024], "too_large"),
         ];
         for (bytes, code) in cases {
             let got = decode(&bytes, &lim()).map(|_| ()).unwrap_err();
-            assert_eq!(got.code(), code, "{:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(40)]));
+            assert_eq!(
+                got.code(),
+                code,
+                "{:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+            );
         }
     }
 

@@ -13,5 +13,7 @@
 pub mod decode;
 pub mod dedup;
 pub mod enrich;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod pipeline;

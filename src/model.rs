@@ -91,6 +91,7 @@ impl NormalizeWarning {
 /// A normalized article: clean text, canonical URL, UTC dates. Input to dedup and enrich.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Article {
+    pub format: InputFormat,
     /// Stable hex id: from the canonical URL, or from the content when there is no URL.
     pub id: String,
     pub url: Option<String>,

@@ -21,7 +21,10 @@ pub struct DedupOptions {
 
 impl Default for DedupOptions {
     fn default() -> Self {
-        DedupOptions { window: Duration::days(7), max_entries: 1_000_000 }
+        DedupOptions {
+            window: Duration::days(7),
+            max_entries: 1_000_000,
+        }
     }
 }
 
@@ -49,7 +52,12 @@ pub fn fingerprint(article: &Article) -> ArticleFingerprint {
     let digest = Sha256::digest(folded.as_bytes());
     let content_hash = u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"));
     let id = u128::from_str_radix(&article.id, 16).unwrap_or(content_hash);
-    ArticleFingerprint { id, has_url: article.url.is_some(), content_hash, simhash: simhash(&folded) }
+    ArticleFingerprint {
+        id,
+        has_url: article.url.is_some(),
+        content_hash,
+        simhash: simhash(&folded),
+    }
 }
 
 /// 64-bit SimHash over 3-word shingles of folded text.
@@ -68,7 +76,9 @@ pub fn simhash(folded: &str) -> u64 {
             add(hash64(w.join(" ").as_bytes()));
         }
     }
-    acc.iter().enumerate().fold(0u64, |h, (bit, a)| if *a > 0 { h | 1 << bit } else { h })
+    acc.iter()
+        .enumerate()
+        .fold(0u64, |h, (bit, a)| if *a > 0 { h | 1 << bit } else { h })
 }
 
 fn hash64(bytes: &[u8]) -> u64 {
@@ -108,7 +118,11 @@ pub enum Verdict {
     /// Publish again under the same id with this revision number.
     Revision { revision: u32 },
     /// Do not publish; `of` is the id of the article it matched.
-    Duplicate { kind: DuplicateKind, of: String, similarity: Option<f64> },
+    Duplicate {
+        kind: DuplicateKind,
+        of: String,
+        similarity: Option<f64>,
+    },
 }
 
 #[derive(Debug)]
@@ -130,20 +144,45 @@ pub struct Deduper {
 
 impl Deduper {
     pub fn new(opts: DedupOptions) -> Self {
-        Deduper { opts, by_id: HashMap::new(), by_content: HashMap::new(), order: VecDeque::new(), evictions: 0 }
+        Deduper {
+            opts,
+            by_id: HashMap::new(),
+            by_content: HashMap::new(),
+            order: VecDeque::new(),
+            evictions: 0,
+        }
     }
 
     /// Decides and, unless a duplicate, records the article. `event_time` is the
     /// publication time (or ingest time when unknown); `now` is the clock.
-    pub fn check(&mut self, fp: &ArticleFingerprint, event_time: DateTime<Utc>, now: DateTime<Utc>) -> Verdict {
+    pub fn check(
+        &mut self,
+        fp: &ArticleFingerprint,
+        event_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Verdict {
         self.evict(now);
         if fp.has_url && self.by_id.contains_key(&fp.id) {
-            return Verdict::Duplicate { kind: DuplicateKind::Url, of: format!("{:032x}", fp.id), similarity: None };
+            return Verdict::Duplicate {
+                kind: DuplicateKind::Url,
+                of: format!("{:032x}", fp.id),
+                similarity: None,
+            };
         }
         if let Some(of) = self.by_content.get(&fp.content_hash) {
-            return Verdict::Duplicate { kind: DuplicateKind::Content, of: format!("{of:032x}"), similarity: None };
+            return Verdict::Duplicate {
+                kind: DuplicateKind::Content,
+                of: format!("{of:032x}"),
+                similarity: None,
+            };
         }
-        self.by_id.insert(fp.id, Entry { content_hash: fp.content_hash, at: event_time });
+        self.by_id.insert(
+            fp.id,
+            Entry {
+                content_hash: fp.content_hash,
+                at: event_time,
+            },
+        );
         self.by_content.insert(fp.content_hash, fp.id);
         self.order.push_back((event_time, fp.id));
         Verdict::Unique

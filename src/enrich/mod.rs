@@ -34,7 +34,11 @@ impl Enricher {
         let _ = self.opts.max_keywords;
         let words = article.body.split_whitespace().count() as u64;
         Enrichment {
-            language: Language { code: None, confidence: 0.0, hint: article.language_hint.clone() },
+            language: Language {
+                code: None,
+                confidence: 0.0,
+                hint: article.language_hint.clone(),
+            },
             stats: Stats {
                 words,
                 characters: article.body.chars().count() as u64,

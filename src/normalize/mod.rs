@@ -76,15 +76,24 @@ pub fn normalize(
         None => None,
     };
     Ok(Article {
+        format: raw.format,
         id,
         url,
         original_url: raw.url,
         title,
-        summary: raw.summary.map(|s| collapse_ws(&s)).filter(|s| !s.is_empty()),
+        summary: raw
+            .summary
+            .map(|s| collapse_ws(&s))
+            .filter(|s| !s.is_empty()),
         body,
         published_at: parse(raw.published),
         modified_at: parse(raw.modified),
-        authors: raw.authors.iter().map(|a| collapse_ws(a)).filter(|a| !a.is_empty()).collect(),
+        authors: raw
+            .authors
+            .iter()
+            .map(|a| collapse_ws(a))
+            .filter(|a| !a.is_empty())
+            .collect(),
         domain: host.clone(),
         host,
         source_name: raw.source_name,
@@ -101,7 +110,10 @@ fn collapse_ws(s: &str) -> String {
 
 /// Canonical form of an absolute http(s) URL; anything else is bad data.
 pub fn canonical_url(input: &str) -> Result<String, NormalizeError> {
-    let bad = |why: &str| NormalizeError::InvalidUrl { url: input.chars().take(200).collect(), why: why.into() };
+    let bad = |why: &str| NormalizeError::InvalidUrl {
+        url: input.chars().take(200).collect(),
+        why: why.into(),
+    };
     let mut u = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(bad("scheme is not http or https"));
@@ -137,7 +149,10 @@ pub fn article_id(canonical_url: Option<&str>, body: &str) -> String {
 /// single spaces. Never shown to users.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }

@@ -1,0 +1,177 @@
+//! Composes the stages into one synchronous call per message:
+//! decode → normalize → fingerprint → dedup check (the only shared state, held briefly)
+//! → enrich → serialize. Returns what to do with the message; Kafka lives elsewhere.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::decode::{decode, DecodeLimits};
+use crate::dedup::{fingerprint, DedupOptions, Deduper, DuplicateKind, Verdict};
+use crate::enrich::{EnrichOptions, Enricher};
+use crate::metrics::{Metrics, Stage};
+use crate::model::{Ingest, Record};
+use crate::normalize::{normalize, NormalizeOptions};
+
+/// Version string written into every record's `ingest.pipeline`.
+pub const PIPELINE_VERSION: &str = concat!("newsflow/", env!("CARGO_PKG_VERSION"));
+
+/// Where a message came from.
+#[derive(Debug, Clone)]
+pub struct SourceMeta<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What to do with one input message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Publish `payload` (a JSON record) to the output topic under `key` (the article id).
+    Publish {
+        key: String,
+        payload: Vec<u8>,
+        revision: u32,
+    },
+    /// Do not publish; `notice` is the JSON for the duplicates topic when one is configured.
+    Duplicate {
+        kind: DuplicateKind,
+        of: String,
+        notice: Option<Vec<u8>>,
+    },
+    /// Send the original bytes to the dead-letter topic with this reason.
+    DeadLetter {
+        reason: &'static str,
+        detail: String,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PipelineOptions {
+    pub decode: DecodeLimits,
+    pub normalize: NormalizeOptions,
+    pub dedup: DedupOptions,
+    pub enrich: EnrichOptions,
+    /// Build the duplicate notice (only when a duplicates topic is configured).
+    pub duplicate_notices: bool,
+}
+
+pub struct Pipeline {
+    opts: PipelineOptions,
+    deduper: Mutex<Deduper>,
+    enricher: Enricher,
+    metrics: Metrics,
+}
+
+/// The JSON written to the duplicates topic.
+#[derive(Serialize)]
+struct DuplicateNotice<'a> {
+    schema_version: u32,
+    id: &'a str,
+    duplicate_of: &'a str,
+    kind: &'static str,
+    similarity: Option<f64>,
+    url: Option<&'a str>,
+    title: &'a str,
+    ingest: &'a Ingest,
+}
+
+impl Pipeline {
+    pub fn new(opts: PipelineOptions, metrics: Metrics) -> anyhow::Result<Pipeline> {
+        let enricher = Enricher::new(opts.enrich.clone())?;
+        let deduper = Deduper::new(opts.dedup.clone());
+        metrics.dedup_capacity.set(opts.dedup.max_entries as i64);
+        Ok(Pipeline {
+            opts,
+            deduper: Mutex::new(deduper),
+            enricher,
+            metrics,
+        })
+    }
+
+    fn timed<T>(&self, stage: Stage, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        self.metrics
+            .observe_stage(stage, start.elapsed().as_secs_f64());
+        out
+    }
+
+    /// Runs every stage on one message. Never panics on any input.
+    pub fn process(&self, payload: &[u8], meta: &SourceMeta<'_>, now: DateTime<Utc>) -> Outcome {
+        let raw = match self.timed(Stage::Decode, || decode(payload, &self.opts.decode)) {
+            Ok(raw) => raw,
+            Err(e) => {
+                return Outcome::DeadLetter {
+                    reason: e.code(),
+                    detail: e.to_string(),
+                }
+            }
+        };
+        let article = match self.timed(Stage::Normalize, || {
+            normalize(raw, &self.opts.normalize, now)
+        }) {
+            Ok(a) => a,
+            Err(e) => {
+                return Outcome::DeadLetter {
+                    reason: e.code(),
+                    detail: e.to_string(),
+                }
+            }
+        };
+        for w in &article.warnings {
+            self.metrics.record_normalize_warning(*w);
+        }
+        let ingest = Ingest {
+            topic: meta.topic.to_owned(),
+            partition: meta.partition,
+            offset: meta.offset,
+            received_at: meta.received_at,
+            processed_at: now,
+            pipeline: PIPELINE_VERSION.to_owned(),
+            format: article.format,
+        };
+        let (fp, verdict) = self.timed(Stage::Dedup, || {
+            let fp = fingerprint(&article);
+            let event_time = article.published_at.unwrap_or(meta.received_at);
+            let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
+            let verdict = index.check(&fp, event_time, now);
+            self.metrics.dedup_entries.set(index.len() as i64);
+            (fp, verdict)
+        });
+        let revision = match verdict {
+            Verdict::Unique => 1,
+            Verdict::Revision { revision } => revision,
+            Verdict::Duplicate {
+                kind,
+                of,
+                similarity,
+            } => {
+                let notice = self.opts.duplicate_notices.then(|| {
+                    serde_json::to_vec(&DuplicateNotice {
+                        schema_version: crate::model::SCHEMA_VERSION,
+                        id: &article.id,
+                        duplicate_of: &of,
+                        kind: kind.as_str(),
+                        similarity,
+                        url: article.url.as_deref(),
+                        title: &article.title,
+                        ingest: &ingest,
+                    })
+                    .expect("notice serializes")
+                });
+                return Outcome::Duplicate { kind, of, notice };
+            }
+        };
+        let enrichment = self.timed(Stage::Enrich, || self.enricher.enrich(&article));
+        let record = Record::assemble(article, enrichment, fp.to_record(), revision, ingest);
+        self.timed(Stage::Serialize, || Outcome::Publish {
+            key: record.id.clone(),
+            payload: serde_json::to_vec(&record).expect("records always serialize"),
+            revision,
+        })
+    }
+}
