@@ -290,6 +290,26 @@ impl Metrics {
         Ok(m)
     }
 
+    /// Totals, for summaries (`demo`) and tests.
+    pub fn consumed(&self) -> u64 {
+        self.consumed.get()
+    }
+    pub fn published(&self) -> u64 {
+        self.published.get()
+    }
+    pub fn duplicates(&self) -> u64 {
+        DuplicateKind::ALL
+            .iter()
+            .map(|k| self.duplicates.with_label_values(&[k.as_str()]).get())
+            .sum()
+    }
+    pub fn dead_letters(&self) -> u64 {
+        DEAD_LETTER_REASONS
+            .iter()
+            .map(|r| self.dead_letters.with_label_values(&[r]).get())
+            .sum()
+    }
+
     pub fn record_consumed(&self) {
         self.consumed.inc();
     }
