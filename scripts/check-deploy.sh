@@ -130,7 +130,7 @@ fi
 
 # --- Dockerfile --------------------------------------------------------------
 
-run "hadolint Dockerfile" "$VENV/bin/hadolint" Dockerfile
+run "hadolint Dockerfile" "$VENV/bin/hadolint" --no-color Dockerfile
 run "Dockerfile project rules (scripts/check-dockerfile.py)" \
     python3 scripts/check-dockerfile.py "${RUST_VERSION_ARGS[@]}" Dockerfile .dockerignore
 
