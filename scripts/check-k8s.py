@@ -515,8 +515,9 @@ def main() -> int:
     for line in checked:
         print(f"  checked: {line}")
     if problems:
-        print(f"check-k8s: {len(problems)} problem(s):", file=sys.stderr)
-        for problem in problems:
+        unique = list(dict.fromkeys(problems))
+        print(f"check-k8s: {len(unique)} problem(s):", file=sys.stderr)
+        for problem in unique:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     print("check-k8s: ok")
