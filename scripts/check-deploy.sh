@@ -200,6 +200,51 @@ fi
 run "manifest policy, CRD required fields, kustomizations, config keys (scripts/check-k8s.py)" \
     "$PY" scripts/check-k8s.py "${RENDERED[@]}"
 
+# The configuration each rendered Deployment would run with, loaded by the
+# real binary when one has been built (this script never builds it).
+NEWSFLOW_BIN=${NEWSFLOW_BIN:-}
+if [[ -z $NEWSFLOW_BIN ]]; then
+    for candidate in target/release/newsflow target/debug/newsflow; do
+        if [[ -x $candidate ]]; then
+            NEWSFLOW_BIN=$candidate
+            break
+        fi
+    done
+fi
+check_rendered_config() {
+    local rendered=$1 dir
+    dir=$(mktemp -d "$WORK/config.XXXXXX")
+    # Writes the ConfigMap's newsflow.toml and the container's environment
+    # (secret references get placeholder values) into $dir.
+    "$PY" - "$rendered" "$dir" <<'EOF' || return 1
+import sys, yaml
+rendered, out = sys.argv[1], sys.argv[2]
+docs = [d for d in yaml.safe_load_all(open(rendered, encoding="utf-8")) if d]
+config = next(d for d in docs if d["kind"] == "ConfigMap" and "newsflow.toml" in d.get("data", {}))
+open(f"{out}/newsflow.toml", "w", encoding="utf-8").write(config["data"]["newsflow.toml"])
+deployment = next(d for d in docs if d["kind"] == "Deployment")
+container = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "newsflow")
+with open(f"{out}/env", "w", encoding="utf-8") as env:
+    for var in container.get("env", []):
+        env.write(f"{var['name']}={var.get('value', 'placeholder')}\n")
+EOF
+    local -a vars
+    mapfile -t vars <"$dir/env"
+    env -i PATH="$PATH" "${vars[@]}" "$NEWSFLOW_BIN" check-config --config "$dir/newsflow.toml" >/dev/null
+}
+check_compose_config() {
+    env -i PATH="$PATH" "$NEWSFLOW_BIN" check-config --config deploy/compose/newsflow.toml >/dev/null
+}
+if [[ -n $NEWSFLOW_BIN ]]; then
+    run "newsflow check-config on deploy/compose/newsflow.toml ($NEWSFLOW_BIN)" check_compose_config
+    for item in "${RENDERED[@]}"; do
+        [[ $item == --rendered ]] && continue
+        run "newsflow check-config on rendered ${item%%=*} (ConfigMap and env)" check_rendered_config "${item#*=}"
+    done
+else
+    skip "newsflow check-config" "no built binary (target/release or target/debug, or NEWSFLOW_BIN)"
+fi
+
 # --- compose -----------------------------------------------------------------
 
 if command -v docker-compose >/dev/null; then
