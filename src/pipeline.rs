@@ -136,7 +136,13 @@ impl Pipeline {
         };
         let (fp, verdict) = self.timed(Stage::Dedup, || {
             let fp = fingerprint(&article);
-            let event_time = article.published_at.unwrap_or(meta.received_at);
+            // The window runs on publication time; an article published before the window
+            // (a backfill) or with no date is placed at its ingest time instead, so it is
+            // still deduplicated against copies arriving now.
+            let event_time = article
+                .published_at
+                .filter(|p| *p > now - self.opts.dedup.window)
+                .unwrap_or(meta.received_at);
             let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
             let verdict = index.check(&fp, event_time, now);
             self.metrics.dedup_entries.set(index.len() as i64);

@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 use newsflow::config::{Settings, Sources};
 use newsflow::metrics::Metrics;
 
+pub mod real;
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn unique(prefix: &str) -> String {
