@@ -47,10 +47,11 @@ RUN mkdir -p src \
     && cargo build --release --locked \
     && rm -rf src
 
-# Source layer. `touch` makes the real sources newer than the placeholder
-# build, so cargo rebuilds the newsflow crate itself and nothing else.
-COPY src ./src
-COPY config ./config
+# Source layer: the whole build context, less what .dockerignore keeps out
+# (the crate embeds files from config/ and samples/ with include_str!).
+# `touch` makes the real sources newer than the placeholder build, so cargo
+# rebuilds the newsflow crate itself and nothing else.
+COPY . .
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked
 

@@ -7,7 +7,8 @@ binary that cargo produces at target/release/newsflow, a runtime stage that
 runs as a numeric non-root user without needing a shell, the default
 configuration and the metrics port, and an exec-form ENTRYPOINT running
 `newsflow run`. It also checks that .dockerignore keeps target/ out of the
-build context.
+build context, and that every file the crate embeds with include_str! or
+include_bytes! is copied into the build stage and not ignored.
 
 Usage: check-dockerfile.py [--rust-version X.Y.Z] [DOCKERFILE [DOCKERIGNORE]]
 Exits 1 and lists every broken rule if any fails. Standard library only.
@@ -16,6 +17,7 @@ Exits 1 and lists every broken rule if any fails. Standard library only.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import re
 import sys
@@ -158,6 +160,55 @@ def dockerignore_excludes_target(text: str) -> bool:
     return excluded
 
 
+def ignore_patterns(text: str) -> list[tuple[bool, str]]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        out.append((negated, line.lstrip("!").strip().strip("/")))
+    return out
+
+
+def ignored(path: str, patterns: list[tuple[bool, str]]) -> bool:
+    """Whether .dockerignore keeps `path` (relative to the context) out.
+
+    Close to Docker's rules: a pattern matches a path or one of its parent
+    directories; `**/` matches at any depth; the last matching pattern wins.
+    (fnmatch's `*` also crosses `/`, which can only over-report.)
+    """
+    parts = path.split("/")
+    result = False
+    for negated, pattern in patterns:
+        if pattern.startswith("**/"):
+            tail = pattern[3:]
+            hit = any(
+                fnmatch.fnmatchcase("/".join(parts[i:j]), tail)
+                for i in range(len(parts))
+                for j in range(i + 1, len(parts) + 1)
+            )
+        else:
+            hit = any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), pattern) for i in range(len(parts)))
+        if hit:
+            result = not negated
+    return result
+
+
+def embedded_files(context: Path) -> list[tuple[str, str]]:
+    """(embedding source file, embedded path) for include_str!/include_bytes! in src/."""
+    found = []
+    for source in sorted((context / "src").rglob("*.rs")):
+        text = source.read_text(encoding="utf-8", errors="replace")
+        for match in re.finditer(r'include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)', text):
+            target = (source.parent / match.group(1)).resolve()
+            try:
+                found.append((str(source.relative_to(context)), str(target.relative_to(context.resolve()))))
+            except ValueError:
+                found.append((str(source.relative_to(context)), match.group(1)))
+    return found
+
+
 def check(dockerfile: Path, dockerignore: Path, rust_version: str | None) -> list[str]:
     problems: list[str] = []
     text = dockerfile.read_text(encoding="utf-8")
@@ -290,8 +341,25 @@ def check(dockerfile: Path, dockerignore: Path, rust_version: str | None) -> lis
 
     if not dockerignore.is_file():
         problems.append(f"{dockerignore.name} is missing")
-    elif not dockerignore_excludes_target(dockerignore.read_text(encoding="utf-8")):
+        return problems
+    ignore_text = dockerignore.read_text(encoding="utf-8")
+    if not dockerignore_excludes_target(ignore_text):
         problems.append(f"{dockerignore.name} does not exclude target/")
+
+    # Files the crate embeds must reach the build stage.
+    patterns = ignore_patterns(ignore_text)
+    copied = []
+    for stage in build_stages:
+        for ins in stage.instructions:
+            if ins.keyword in ("COPY", "ADD"):
+                flags, paths = copy_parts(ins.args)
+                if "from" not in flags:
+                    copied.extend(p.removeprefix("./").rstrip("/") or "." for p in paths[:-1])
+    for source, path in embedded_files(dockerfile.parent):
+        if ignored(path, patterns):
+            problems.append(f"{source} embeds {path}, which {dockerignore.name} excludes from the build context")
+        elif not any(c == "." or path == c or path.startswith(c + "/") for c in copied):
+            problems.append(f"{source} embeds {path}, which no COPY in a build stage brings in")
 
     return problems
 
