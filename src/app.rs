@@ -106,7 +106,7 @@ struct Shared {
     consumer: Arc<Consumer_>,
     cshared: Arc<ConsumerShared>,
     producer: FutureProducer,
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
     metrics: Metrics,
     in_flight: AtomicUsize,
     in_flight_bytes: AtomicUsize,
@@ -457,7 +457,28 @@ pub async fn run(
         }
     }
 
-    let result = consume(&settings, &brokers, metrics.clone(), shutdown).await;
+    let pipeline = Arc::new(Pipeline::new(pipeline_options(&settings), metrics.clone())?);
+    // Rebuild the dedup index from the output topic before consuming; keep tailing it.
+    let changelog_stop = CancellationToken::new();
+    let (changelog, rebuilt) = crate::changelog::spawn(
+        &settings,
+        &brokers,
+        pipeline.clone(),
+        metrics.clone(),
+        changelog_stop.clone(),
+    )?;
+    let rebuilt = tokio::task::spawn_blocking(move || rebuilt.recv());
+    let result = tokio::select! {
+        _ = shutdown.cancelled() => Ok(()),
+        r = rebuilt => {
+            if let Ok(Ok(report)) = r {
+                info!(records = report.records, complete = report.complete, "dedup index ready");
+            }
+            consume(&settings, &brokers, pipeline, metrics.clone(), shutdown).await
+        }
+    };
+    changelog_stop.cancel();
+    let _ = tokio::task::spawn_blocking(move || changelog.join()).await;
     metrics.set_ready(false);
     http_stop.cancel();
     let _ = server.await;
@@ -468,6 +489,7 @@ pub async fn run(
 async fn consume(
     settings: &Settings,
     brokers: &str,
+    pipeline: Arc<Pipeline>,
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -494,7 +516,7 @@ async fn consume(
         consumer: consumer.clone(),
         cshared: cshared.clone(),
         producer,
-        pipeline: Pipeline::new(pipeline_options(settings), metrics.clone())?,
+        pipeline,
         metrics: metrics.clone(),
         in_flight: AtomicUsize::new(0),
         in_flight_bytes: AtomicUsize::new(0),

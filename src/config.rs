@@ -75,6 +75,7 @@ pub struct NormalizeSettings {
 pub struct DedupSettings {
     pub window_hours: u64,
     pub max_entries: usize,
+    pub rebuild_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -483,6 +484,8 @@ mod tests {
     fn nested_env_properties_flatten_to_dotted_names_and_secrets_are_redacted() {
         let s = load_with(
             &[
+                ("NEWSFLOW__KAFKA__PROPERTIES__CLIENT__ID", "007"),
+                ("NEWSFLOW__PROCESSING__WORKERS", "3"),
                 ("NEWSFLOW__KAFKA__PROPERTIES__SASL__PASSWORD", "hunter2"),
                 ("NEWSFLOW__KAFKA__PROPERTIES__SASL__USERNAME", "svc"),
                 (
@@ -495,6 +498,11 @@ mod tests {
         .unwrap();
         let p = s.client_properties(false).unwrap();
         assert_eq!(p["sasl.password"], "hunter2");
+        assert_eq!(p["client.id"], "007", "property values stay strings");
+        assert_eq!(
+            s.processing.workers, 3,
+            "typed settings still parse from the environment"
+        );
         assert_eq!(p["security.protocol"], "SASL_SSL");
         let shown = s.redacted();
         assert!(!shown.contains("hunter2"), "{shown}");

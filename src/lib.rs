@@ -11,6 +11,7 @@
 //! [`pipeline`] composes them into one `process` call returning an [`pipeline::Outcome`]:
 //! publish, duplicate, or dead-letter.
 pub mod app;
+pub mod changelog;
 pub mod config;
 pub mod decode;
 pub mod dedup;

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::decode::{decode, DecodeLimits};
-use crate::dedup::{fingerprint, DedupOptions, Deduper, DuplicateKind, Verdict};
+use crate::dedup::{
+    fingerprint, DedupOptions, Deduper, DuplicateKind, PublishedFingerprint, Verdict,
+};
 use crate::enrich::{EnrichOptions, Enricher};
 use crate::metrics::{Metrics, Stage};
 use crate::model::{Ingest, Record};
@@ -98,6 +100,22 @@ impl Pipeline {
         self.metrics
             .observe_stage(stage, start.elapsed().as_secs_f64());
         out
+    }
+
+    /// Feeds a record read back from the output topic (start-up rebuild, or another
+    /// replica's output) into the dedup index. Returns false for a payload that is not a
+    /// record.
+    pub fn remember(&self, payload: &[u8], now: DateTime<Utc>) -> bool {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return false;
+        };
+        let Some(p) = PublishedFingerprint::from_record_json(&v) else {
+            return false;
+        };
+        let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
+        index.remember(&p, now);
+        self.metrics.dedup_entries.set(index.len() as i64);
+        true
     }
 
     /// Runs every stage on one message. Never panics on any input.

@@ -225,3 +225,97 @@ fn graceful_shutdown_drains_commits_and_a_restart_resumes_without_gap() {
         n as i64
     );
 }
+
+fn tracking_variant(i: usize) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&article(i)).unwrap();
+    v["url"] =
+        format!("https://news.example.com/local/item-{i}?fbclid=x{i}&utm_medium=social").into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn restart_rebuilds_the_dedup_index_from_the_output_topic() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 2);
+    let n = 50;
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    let s = settings(&broker.bootstrap, &names, &[]);
+    let svc = Service::start(s.clone());
+    svc.wait_for(60, "published", |m| {
+        m.published() == n as u64 && m.in_flight.get() == 0
+    });
+    svc.stop().unwrap();
+
+    // A new process knows nothing in memory; the same stories arrive again.
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(tracking_variant).collect::<Vec<_>>(),
+    );
+    let svc = Service::start(s);
+    svc.wait_for(60, "re-sent copies handled", |m| {
+        m.consumed() == n as u64 && m.in_flight.get() == 0
+    });
+    let (_, text) = svc.get("/metrics");
+    assert!(
+        text.contains(&format!("newsflow_dedup_rebuild_records_total {n}")),
+        "{text}"
+    );
+    assert_eq!(
+        svc.metrics.published(),
+        0,
+        "copies of published stories are not published again"
+    );
+    assert_eq!(svc.metrics.duplicates(), n as u64);
+    svc.stop().unwrap();
+}
+
+#[test]
+fn replicas_share_what_they_publish() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 4);
+    let s = settings(&broker.bootstrap, &names, &[]);
+    let a = Service::start(s.clone());
+    let b = Service::start(s);
+    let both = |f: &dyn Fn(&newsflow::metrics::Metrics) -> u64| f(&a.metrics) + f(&b.metrics);
+    a.wait_for(30, "both assigned", |_| {
+        a.metrics.assigned_partitions.get() > 0 && b.metrics.assigned_partitions.get() > 0
+    });
+    let n = 40;
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    a.wait_for(60, "originals published", |_| {
+        both(&|m| m.published()) == n as u64
+    });
+    assert!(
+        a.metrics.published() > 0 && b.metrics.published() > 0,
+        "work was spread over both replicas"
+    );
+    // Copies land on any partition, so on either replica: each must know the other's output.
+    std::thread::sleep(Duration::from_secs(1));
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(tracking_variant).collect::<Vec<_>>(),
+    );
+    a.wait_for(60, "copies handled", |_| {
+        both(&|m| m.consumed()) == 2 * n as u64 && both(&|m| m.in_flight.get() as u64) == 0
+    });
+    assert_eq!(
+        both(&|m| m.published()),
+        n as u64,
+        "no copy published by the replica that did not see the original"
+    );
+    assert_eq!(both(&|m| m.duplicates()), n as u64);
+    a.stop().unwrap();
+    b.stop().unwrap();
+}

@@ -108,6 +108,7 @@ pub struct Service {
 
 impl Service {
     pub fn start(settings: Settings) -> Service {
+        newsflow::telemetry::init(&settings.log);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
