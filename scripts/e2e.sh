@@ -4,6 +4,7 @@
 # Installs what it needs on first use into $NEWSFLOW_TOOLS (default ~/.cache/newsflow-tools):
 #   - tansu 0.6.0 via `cargo install` (about 15 minutes the first time; reused afterwards)
 #   - a Python venv with confluent-kafka from PyPI
+#   - the Debian package prometheus (server and promtool), when running as root
 # Extra arguments go to the test binary (e.g. a test name filter); --install-only stops
 # after installing.
 set -euo pipefail
@@ -23,6 +24,16 @@ else
 fi
 export TANSU_BIN
 
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "e2e: installing the Debian package prometheus (server and promtool)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+  else
+    echo "e2e: prometheus/promtool missing; install the Debian package prometheus" >&2
+  fi
+fi
+
 if ! "$TOOLS/venv/bin/python" -c 'import confluent_kafka' 2>/dev/null; then
   echo "e2e: creating a Python venv with confluent-kafka in $TOOLS/venv"
   python3 -m venv "$TOOLS/venv"
@@ -32,6 +43,6 @@ export NEWSFLOW_E2E_PYTHON="$TOOLS/venv/bin/python"
 
 [ "${1:-}" = "--install-only" ] && exit 0
 
-echo "e2e: $("$TANSU_BIN" --version), confluent-kafka $("$NEWSFLOW_E2E_PYTHON" -c 'import confluent_kafka as c; print(c.version()[0], "librdkafka", c.libversion()[0])')"
+echo "e2e: $("$TANSU_BIN" --version), confluent-kafka $("$NEWSFLOW_E2E_PYTHON" -c 'import confluent_kafka as c; print(c.version()[0] + " (librdkafka " + c.libversion()[0] + ")")')"
 # One broker per test; run them one at a time so timings stay predictable on small machines.
 cargo test --test e2e -- --ignored --test-threads=1 "$@"

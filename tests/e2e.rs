@@ -125,3 +125,97 @@ fn kill_9_between_publish_and_commit_redelivers() {
     assert_eq!(per_url.len(), n, "every article is in the output");
     assert!(per_url.values().all(|c| *c == 1), "none published twice");
 }
+
+/// A real Prometheus server scrapes a running `newsflow`; the counters it stored match
+/// what was fed, the live scrape passes `promtool check metrics`, and every metric the
+/// dashboard and alerts use is in it.
+#[test]
+#[ignore = "needs a real broker and Prometheus: run scripts/e2e.sh"]
+fn prometheus_scrapes_what_was_fed() {
+    use std::process::{Command, Stdio};
+    for tool in ["prometheus", "promtool"] {
+        let ok = Command::new(tool).arg("--version").output().map(|o| o.status.success());
+        assert!(matches!(ok, Ok(true)), "{tool} not found: install the Debian package `prometheus` (scripts/e2e.sh does)");
+    }
+    let (broker, names) = setup(2);
+    let brokers = broker.bootstrap();
+    let dir = broker.dir.path().to_owned();
+    let svc = Newsflow::start(&brokers, &names, &[], &dir);
+
+    let prom_port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: newsflow\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            svc.http_port
+        ),
+    )
+    .unwrap();
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("start prometheus");
+
+    let s = samples();
+    feed(&brokers, &names.input, &[&s.join("articles.ndjson")], true);
+    feed(&brokers, &names.input, &[&s.join("text/ferry-line.txt"), &s.join("bad-binary.bin")], false);
+    // 9 lines (5 unique, 2 duplicates, 2 bad) + 1 text article + 1 binary.
+    svc.wait_metric("newsflow_messages_consumed_total", 11.0, 60);
+    svc.wait_metric("newsflow_records_published_total", 6.0, 60);
+
+    let query = |q: &str| -> f64 {
+        let path = format!("/api/v1/query?query={}", q.replace('{', "%7B").replace('}', "%7D").replace('"', "%22"));
+        let (status, body) = http_get(([127, 0, 0, 1], prom_port).into(), &path);
+        if status != 200 {
+            return f64::NAN;
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["data"]["result"][0]["value"][1].as_str().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let expected = [
+        ("sum(newsflow_records_published_total)", 6.0),
+        ("sum(newsflow_duplicates_total)", 2.0),
+        ("sum(newsflow_dead_letters_total)", 3.0),
+        ("sum(newsflow_messages_consumed_total)", 11.0),
+    ];
+    loop {
+        let got: Vec<f64> = expected.iter().map(|(q, _)| query(q)).collect();
+        if got.iter().zip(&expected).all(|(g, (_, e))| g == e) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "prometheus saw {got:?}, expected {expected:?}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(query("newsflow_dead_letters_total{reason=\"invalid_json\"}"), 1.0);
+    assert_eq!(query("newsflow_duplicates_total{kind=\"url\"}"), 1.0);
+
+    // The live scrape is valid exposition format and has every metric the dashboard uses.
+    let (_, scrape) = http_get(([127, 0, 0, 1], svc.http_port).into(), "/metrics");
+    let scrape_file = dir.join("scrape.prom");
+    std::fs::write(&scrape_file, &scrape).unwrap();
+    let check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&scrape_file).unwrap())
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "promtool check metrics: {}", String::from_utf8_lossy(&check.stdout));
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dash = Command::new("python3")
+        .arg(format!("{root}/scripts/dashboard_metrics.py"))
+        .arg("--alerts")
+        .arg(format!("{root}/deploy/prometheus/alerts.yml"))
+        .arg(format!("{root}/deploy/grafana/newsflow-dashboard.json"))
+        .arg(&scrape_file)
+        .output()
+        .unwrap();
+    assert!(dash.status.success(), "dashboard uses metrics the service does not export: {}{}",
+        String::from_utf8_lossy(&dash.stdout), String::from_utf8_lossy(&dash.stderr));
+    let _ = prom.kill();
+    let _ = prom.wait();
+}
