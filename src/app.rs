@@ -237,6 +237,18 @@ impl Shared {
                 input: msg,
                 ticket,
             },
+            Outcome::DeadLetter { .. }
+                if !self.pipeline.remember_dead_letter(
+                    msg.topic(),
+                    msg.partition(),
+                    msg.offset(),
+                ) =>
+            {
+                // Redelivered after a crash or rebalance, and already in the dead-letter topic.
+                self.metrics.record_dead_letter_redelivery();
+                self.finish(&ticket, payload_len(&msg));
+                return;
+            }
             Outcome::DeadLetter { reason, detail } => {
                 warn!(reason, detail = %detail.chars().take(200).collect::<String>(), topic = msg.topic(),
                       partition = msg.partition(), offset = msg.offset(), "dead-lettering message");
@@ -315,8 +327,18 @@ impl Shared {
                     self.metrics.record_publish_permanent_error();
                     error!(error = %e, partition = env.ticket.partition, offset = env.ticket.offset,
                            "output rejected the record; dead-lettering the input message");
+                    let input = env.input.clone();
+                    if !self.pipeline.remember_dead_letter(
+                        input.topic(),
+                        input.partition(),
+                        input.offset(),
+                    ) {
+                        self.metrics.record_dead_letter_redelivery();
+                        self.finish(&env.ticket, payload_len(&input));
+                        return;
+                    }
                     env = self.dead_letter_envelope(
-                        env.input.clone(),
+                        input,
                         env.ticket.clone(),
                         "publish_rejected",
                         &e.to_string(),

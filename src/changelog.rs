@@ -4,10 +4,13 @@
 //! tailing the output topic, outside the consumer group, so records other replicas publish
 //! reach its index too.
 //!
+//! The dead-letter topic is read the same way for the source positions of dead letters,
+//! so a bad message redelivered after a crash is not dead-lettered a second time.
+//!
 //! Remaining race: a copy processed by replica B before replica A's record of the same
-//! story reaches B's tail (A's publish latency plus B's fetch wait, typically well under a
-//! second) is published by both. It is counted nowhere as a duplicate; downstream keyed
-//! compaction on `id` removes URL duplicates.
+//! story reaches B's tail is published by both. The window is A's publish latency plus B's
+//! fetch wait; `newsflow_changelog_lag_seconds` measures it (record timestamp → remembered).
+//! Downstream keyed compaction on `id` removes URL duplicates that slip through.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -49,7 +52,10 @@ pub fn spawn(
     cfg.set("group.id", format!("{}.changelog", settings.kafka.group_id))
         .set("enable.auto.commit", "false");
     let consumer: BaseConsumer = cfg.create().context("creating changelog reader")?;
-    let topic = settings.kafka.output_topic.clone();
+    let topics = Topics {
+        output: settings.kafka.output_topic.clone(),
+        dlq: settings.kafka.dlq_topic.clone(),
+    };
     let window = Duration::from_secs(settings.dedup.window_hours * 3600);
     let deadline = Duration::from_secs(settings.dedup.rebuild_timeout_secs);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -57,7 +63,7 @@ pub fn spawn(
         .name("newsflow-changelog".into())
         .spawn(move || {
             if let Err(e) = read(
-                &consumer, &topic, window, deadline, &pipeline, &metrics, &stop, &tx,
+                &consumer, &topics, window, deadline, &pipeline, &metrics, &stop, &tx,
             ) {
                 warn!(error = format!("{e:#}"), "changelog reader stopped");
             }
@@ -72,43 +78,42 @@ pub fn spawn(
     Ok((handle, rx))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn read(
+struct Topics {
+    output: String,
+    /// Read too: the source positions of dead letters, so a bad message redelivered after a
+    /// crash is not dead-lettered twice.
+    dlq: String,
+}
+
+/// Assigns every partition of both topics from the window start; returns the end offsets
+/// found now, which the rebuild must reach.
+fn assign_window(
     consumer: &BaseConsumer,
-    topic: &str,
-    window: Duration,
-    deadline: Duration,
-    pipeline: &Pipeline,
-    metrics: &Metrics,
-    stop: &CancellationToken,
-    report: &std::sync::mpsc::Sender<RebuildReport>,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
+    topics: &Topics,
+    since: i64,
+) -> anyhow::Result<(usize, HashMap<(String, i32), i64>)> {
     let timeout = Duration::from_secs(10);
-    let md = consumer
-        .fetch_metadata(Some(topic), timeout)
-        .context("output topic metadata")?;
-    let partitions: Vec<i32> = md
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    // Start of the window per partition, by record timestamp.
-    let since = chrono::Utc::now().timestamp_millis() - window.as_millis() as i64;
     let mut by_time = TopicPartitionList::new();
-    for p in &partitions {
-        by_time.add_partition_offset(topic, *p, Offset::Offset(since))?;
+    for topic in [&topics.output, &topics.dlq] {
+        let md = consumer
+            .fetch_metadata(Some(topic), timeout)
+            .with_context(|| format!("metadata of {topic}"))?;
+        for p in md
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic.as_str())
+            .flat_map(|t| t.partitions())
+        {
+            by_time.add_partition_offset(topic, p.id(), Offset::Offset(since))?;
+        }
     }
     let starts = consumer
         .offsets_for_times(by_time, timeout)
         .context("offsets for the window start")?;
-    // End of the rebuild per partition: the end offset at start-up.
-    let mut remaining: HashMap<i32, i64> = HashMap::new();
+    let mut remaining = HashMap::new();
     let mut assign = TopicPartitionList::new();
     for e in starts.elements() {
-        let (low, high) = consumer.fetch_watermarks(topic, e.partition(), timeout)?;
-        tracing::debug!(partition = e.partition(), low, high, start = ?e.offset(), "changelog partition");
+        let (low, high) = consumer.fetch_watermarks(e.topic(), e.partition(), timeout)?;
         // A broker that cannot look offsets up by time answers "end" (so does Kafka when
         // every record is older than the window): read from the start then, skipping
         // records older than the window by their timestamp.
@@ -117,17 +122,45 @@ fn read(
             _ => low,
         };
         if start < high {
-            remaining.insert(e.partition(), high);
+            remaining.insert((e.topic().to_owned(), e.partition()), high);
         }
-        assign.add_partition_offset(topic, e.partition(), Offset::Offset(start))?;
+        assign.add_partition_offset(e.topic(), e.partition(), Offset::Offset(start))?;
     }
     consumer.assign(&assign)?;
-    info!(
-        topic,
-        partitions = partitions.len(),
-        to_read = remaining.len(),
-        "rebuilding dedup index from the output topic"
-    );
+    Ok((assign.count(), remaining))
+}
+
+fn dead_letter_source(m: &rdkafka::message::BorrowedMessage<'_>) -> Option<(String, i32, i64)> {
+    let headers = m.headers()?;
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.key == name)
+            .and_then(|h| std::str::from_utf8(h.value?).ok().map(str::to_owned))
+    };
+    Some((
+        get(crate::app::HEADER_SOURCE_TOPIC)?,
+        get(crate::app::HEADER_SOURCE_PARTITION)?.parse().ok()?,
+        get(crate::app::HEADER_SOURCE_OFFSET)?.parse().ok()?,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read(
+    consumer: &BaseConsumer,
+    topics: &Topics,
+    window: Duration,
+    deadline: Duration,
+    pipeline: &Pipeline,
+    metrics: &Metrics,
+    stop: &CancellationToken,
+    report: &std::sync::mpsc::Sender<RebuildReport>,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let since = chrono::Utc::now().timestamp_millis() - window.as_millis() as i64;
+    let (partitions, mut remaining) = assign_window(consumer, topics, since)?;
+    info!(output = %topics.output, dlq = %topics.dlq, partitions, to_read = remaining.len(),
+          "rebuilding dedup index from the output topic");
 
     let mut records = 0u64;
     let mut rebuilding = true;
@@ -135,7 +168,7 @@ fn read(
     let finish = |records: u64, complete: bool| {
         let r = RebuildReport {
             records,
-            partitions: partitions.len(),
+            partitions,
             complete,
             elapsed: started.elapsed(),
         };
@@ -155,17 +188,30 @@ fn read(
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 let in_window = m.timestamp().to_millis().is_none_or(|t| t >= since);
-                if let Some(payload) = m.payload().filter(|_| in_window) {
-                    if pipeline.remember(payload, chrono::Utc::now()) && rebuilding {
-                        metrics.dedup_rebuild_records.inc();
-                        records += 1;
+                if m.topic() == topics.dlq {
+                    if let Some((topic, partition, offset)) = dead_letter_source(&m) {
+                        pipeline.remember_dead_letter(&topic, partition, offset);
+                    }
+                } else if let Some(payload) = m.payload().filter(|_| in_window) {
+                    let now = chrono::Utc::now();
+                    if pipeline.remember(payload, now) {
+                        if rebuilding {
+                            metrics.dedup_rebuild_records.inc();
+                            records += 1;
+                        } else if let Some(t) = m.timestamp().to_millis() {
+                            metrics.observe_changelog_lag(
+                                (now.timestamp_millis() - t).max(0) as f64 / 1000.0,
+                            );
+                        }
                     }
                 }
                 if rebuilding {
-                    if let Some(end) = remaining.get(&m.partition()) {
-                        if m.offset() + 1 >= *end {
-                            remaining.remove(&m.partition());
-                        }
+                    let key = (m.topic().to_owned(), m.partition());
+                    if remaining
+                        .get(&key)
+                        .is_some_and(|end| m.offset() + 1 >= *end)
+                    {
+                        remaining.remove(&key);
                     }
                 }
             }

@@ -63,9 +63,35 @@ pub struct PipelineOptions {
 
 pub struct Pipeline {
     opts: PipelineOptions,
+    dead_letters: Mutex<DeadLetterPositions>,
     deduper: Mutex<Deduper>,
     enricher: Enricher,
     metrics: Metrics,
+}
+
+/// Source positions of dead letters, oldest evicted first beyond a fixed budget.
+#[derive(Debug, Default)]
+struct DeadLetterPositions {
+    set: std::collections::HashSet<(String, i32, i64)>,
+    order: std::collections::VecDeque<(String, i32, i64)>,
+}
+
+impl DeadLetterPositions {
+    const MAX: usize = 1_000_000;
+
+    fn insert(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
+        let key = (topic.to_owned(), partition, offset);
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// The JSON written to the duplicates topic.
@@ -88,6 +114,7 @@ impl Pipeline {
         metrics.dedup_capacity.set(opts.dedup.max_entries as i64);
         Ok(Pipeline {
             opts,
+            dead_letters: Mutex::default(),
             deduper: Mutex::new(deduper),
             enricher,
             metrics,
@@ -116,6 +143,15 @@ impl Pipeline {
         index.remember(&p, now);
         self.metrics.dedup_entries.set(index.len() as i64);
         true
+    }
+
+    /// Notes that the message at this source position is in the dead-letter topic.
+    /// Returns false when it was already known.
+    pub fn remember_dead_letter(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        self.dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic, partition, offset)
     }
 
     /// Runs every stage on one message. Never panics on any input.

@@ -89,9 +89,19 @@ fn kill_9_between_publish_and_commit_redelivers() {
     let dir = broker.dir.path().to_owned();
     let n = 200;
     let file = dir.join("articles.ndjson");
+    // Every 20th message is bad data.
+    let bad = |i: usize| i % 20 == 19;
     let lines: Vec<String> = (0..n)
-        .map(|i| String::from_utf8(article(i)).unwrap())
+        .map(|i| {
+            if bad(i) {
+                format!("{{\"title\": \"broken {i}")
+            } else {
+                String::from_utf8(article(i)).unwrap()
+            }
+        })
         .collect();
+    let n_bad = (0..n).filter(|i| bad(*i)).count();
+    let n_good = n - n_bad;
     std::fs::write(&file, lines.join("\n")).unwrap();
     feed(&brokers, &names.input, &[&file], true);
 
@@ -101,29 +111,49 @@ fn kill_9_between_publish_and_commit_redelivers() {
         "3600000",
     )];
     let mut first = Newsflow::start(&brokers, &names, &no_autocommit, &dir);
-    first.wait_metric("newsflow_records_published_total", n as f64, 90);
+    first.wait_metric("newsflow_records_published_total", n_good as f64, 90);
+    first.wait_metric("newsflow_dead_letters_total", n_bad as f64, 90);
     first.signal("KILL");
     assert_eq!(first.wait_exit(10), None, "killed by a signal");
 
     // The restarted service gets every message again (nothing was committed past it),
-    // rebuilds its dedup index from the output topic first, and so publishes none twice.
+    // rebuilds its dedup index from the output and dead-letter topics first, and so
+    // publishes and dead-letters none twice.
     let second = Newsflow::start(&brokers, &names, &[], &dir);
     second.wait_metric("newsflow_messages_consumed_total", n as f64, 90);
-    second.wait_metric("newsflow_duplicates_total", n as f64, 90);
+    second.wait_metric("newsflow_duplicates_total", n_good as f64, 90);
+    second.wait_metric("newsflow_dead_letter_redeliveries_total", n_bad as f64, 90);
     assert_eq!(
         second.metric("newsflow_dedup_rebuild_records_total"),
-        n as f64
+        n_good as f64
     );
     assert_eq!(second.metric("newsflow_records_published_total"), 0.0);
-    let out = drain_topic(&brokers, &names.output, n, 60);
+    assert_eq!(second.metric("newsflow_dead_letters_total"), 0.0);
+    let out = drain_topic(&brokers, &names.output, n_good, 60);
     let mut per_url: BTreeMap<String, usize> = BTreeMap::new();
     for m in &out {
         *per_url
             .entry(m.json()["url"].as_str().unwrap().to_owned())
             .or_default() += 1;
     }
-    assert_eq!(per_url.len(), n, "every article is in the output");
+    assert_eq!(per_url.len(), n_good, "every article is in the output");
     assert!(per_url.values().all(|c| *c == 1), "none published twice");
+    let dlq = drain_topic(&brokers, &names.dlq, n_bad, 60);
+    let positions: BTreeSet<String> = dlq
+        .iter()
+        .map(|d| {
+            format!(
+                "{}@{}",
+                d.header("newsflow-source-offset"),
+                d.header("newsflow-source-partition")
+            )
+        })
+        .collect();
+    assert_eq!(
+        (dlq.len(), positions.len()),
+        (n_bad, n_bad),
+        "each bad message dead-lettered exactly once"
+    );
 }
 
 /// A real Prometheus server scrapes a running `newsflow`; the counters it stored match
@@ -134,8 +164,14 @@ fn kill_9_between_publish_and_commit_redelivers() {
 fn prometheus_scrapes_what_was_fed() {
     use std::process::{Command, Stdio};
     for tool in ["prometheus", "promtool"] {
-        let ok = Command::new(tool).arg("--version").output().map(|o| o.status.success());
-        assert!(matches!(ok, Ok(true)), "{tool} not found: install the Debian package `prometheus` (scripts/e2e.sh does)");
+        let ok = Command::new(tool)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success());
+        assert!(
+            matches!(ok, Ok(true)),
+            "{tool} not found: install the Debian package `prometheus` (scripts/e2e.sh does)"
+        );
     }
     let (broker, names) = setup(2);
     let brokers = broker.bootstrap();
@@ -154,7 +190,10 @@ fn prometheus_scrapes_what_was_fed() {
     .unwrap();
     let mut prom = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
@@ -163,19 +202,32 @@ fn prometheus_scrapes_what_was_fed() {
 
     let s = samples();
     feed(&brokers, &names.input, &[&s.join("articles.ndjson")], true);
-    feed(&brokers, &names.input, &[&s.join("text/ferry-line.txt"), &s.join("bad-binary.bin")], false);
+    feed(
+        &brokers,
+        &names.input,
+        &[&s.join("text/ferry-line.txt"), &s.join("bad-binary.bin")],
+        false,
+    );
     // 9 lines (5 unique, 2 duplicates, 2 bad) + 1 text article + 1 binary.
     svc.wait_metric("newsflow_messages_consumed_total", 11.0, 60);
     svc.wait_metric("newsflow_records_published_total", 6.0, 60);
 
     let query = |q: &str| -> f64 {
-        let path = format!("/api/v1/query?query={}", q.replace('{', "%7B").replace('}', "%7D").replace('"', "%22"));
+        let path = format!(
+            "/api/v1/query?query={}",
+            q.replace('{', "%7B")
+                .replace('}', "%7D")
+                .replace('"', "%22")
+        );
         let (status, body) = http_get(([127, 0, 0, 1], prom_port).into(), &path);
         if status != 200 {
             return f64::NAN;
         }
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        v["data"]["result"][0]["value"][1].as_str().and_then(|x| x.parse().ok()).unwrap_or(f64::NAN)
+        v["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(f64::NAN)
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let expected = [
@@ -189,10 +241,16 @@ fn prometheus_scrapes_what_was_fed() {
         if got.iter().zip(&expected).all(|(g, (_, e))| g == e) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "prometheus saw {got:?}, expected {expected:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "prometheus saw {got:?}, expected {expected:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    assert_eq!(query("newsflow_dead_letters_total{reason=\"invalid_json\"}"), 1.0);
+    assert_eq!(
+        query("newsflow_dead_letters_total{reason=\"invalid_json\"}"),
+        1.0
+    );
     assert_eq!(query("newsflow_duplicates_total{kind=\"url\"}"), 1.0);
 
     // The live scrape is valid exposition format and has every metric the dashboard uses.
@@ -204,7 +262,11 @@ fn prometheus_scrapes_what_was_fed() {
         .stdin(std::fs::File::open(&scrape_file).unwrap())
         .output()
         .unwrap();
-    assert!(check.status.success(), "promtool check metrics: {}", String::from_utf8_lossy(&check.stdout));
+    assert!(
+        check.status.success(),
+        "promtool check metrics: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     let root = env!("CARGO_MANIFEST_DIR");
     let dash = Command::new("python3")
         .arg(format!("{root}/scripts/dashboard_metrics.py"))
@@ -214,8 +276,12 @@ fn prometheus_scrapes_what_was_fed() {
         .arg(&scrape_file)
         .output()
         .unwrap();
-    assert!(dash.status.success(), "dashboard uses metrics the service does not export: {}{}",
-        String::from_utf8_lossy(&dash.stdout), String::from_utf8_lossy(&dash.stderr));
+    assert!(
+        dash.status.success(),
+        "dashboard uses metrics the service does not export: {}{}",
+        String::from_utf8_lossy(&dash.stdout),
+        String::from_utf8_lossy(&dash.stderr)
+    );
     let _ = prom.kill();
     let _ = prom.wait();
 }
