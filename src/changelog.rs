@@ -78,6 +78,9 @@ pub fn spawn(
     Ok((handle, rx))
 }
 
+/// End offset per (topic, partition) that the rebuild must reach.
+type EndOffsets = HashMap<(String, i32), i64>;
+
 struct Topics {
     output: String,
     /// Read too: the source positions of dead letters, so a bad message redelivered after a
@@ -91,7 +94,7 @@ fn assign_window(
     consumer: &BaseConsumer,
     topics: &Topics,
     since: i64,
-) -> anyhow::Result<(usize, HashMap<(String, i32), i64>)> {
+) -> anyhow::Result<(usize, EndOffsets)> {
     let timeout = Duration::from_secs(10);
     let mut by_time = TopicPartitionList::new();
     for topic in [&topics.output, &topics.dlq] {
