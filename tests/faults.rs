@@ -529,7 +529,7 @@ fn series(svc: &Newsflow, name: &str, labels: &str) -> f64 {
 fn kill_9_at_random_points() {
     let mut rng = Rng::new("kill_9");
     let mut s = Scenario::new("kill_9", 3);
-    let (unique, copies, bad) = (3000, 600, 200);
+    let (unique, copies, bad) = (4000, 800, 250);
     let mut messages = s.expected.originals(0..unique, article);
     let ids: Vec<usize> = (0..copies)
         .map(|_| rng.between(0, unique as u64 - 1) as usize)
@@ -539,30 +539,32 @@ fn kill_9_at_random_points() {
     rng.shuffle(&mut messages);
     s.feed("all", &messages);
 
-    // Each incarnation progresses by at most its kill point (800) before it is killed, so
-    // the backlog outlasts the kills and every kill lands mid-run.
+    // A kill lands either at a random time after start (possibly during the index rebuild
+    // or the group join) or after a random number of records published. An incarnation
+    // finishes (and commits) little more than it publishes, so the backlog outlasts the
+    // kills and every kill lands mid-run.
+    const PUBLISHED: &str = "newsflow_records_published_total";
     let mut svc = s.start(&[]);
+    let mut started = Instant::now();
     for k in 1..=4 {
         let when = if rng.between(0, 2) == 0 {
-            let ms = rng.between(200, 3000);
-            std::thread::sleep(Duration::from_millis(ms));
+            let ms = rng.between(200, 4000);
+            std::thread::sleep(Duration::from_millis(ms).saturating_sub(started.elapsed()));
             format!("{ms} ms after start")
         } else {
-            let at = rng.between(100, 800) as f64;
-            wait_until(120, "consuming up to the kill point", || {
-                svc.metric(CONSUMED) >= at
+            let at = rng.between(1, 700) as f64;
+            wait_until(120, "publishing up to the kill point", || {
+                svc.metric(PUBLISHED) >= at
             });
-            format!("at {at} consumed")
+            format!("at {at} published")
         };
-        let (consumed, published) = (
-            svc.metric(CONSUMED),
-            svc.metric("newsflow_records_published_total"),
-        );
+        let (consumed, published) = (svc.metric(CONSUMED), svc.metric(PUBLISHED));
         svc.signal("KILL");
         assert_eq!(svc.wait_exit(10), None, "killed by the signal");
         println!(
-            "kill_9: kill {k} {when}: this run consumed {consumed}, published {published}; \
-             group committed {} of {} (at {:.1}s)",
+            "kill_9: kill {k} {when} ({:.1}s after start): this run consumed {consumed}, \
+             published {published}; group committed {} of {} (at {:.1}s)",
+            started.elapsed().as_secs_f64(),
             s.committed(),
             s.expected.fed,
             s.secs()
@@ -571,8 +573,17 @@ fn kill_9_at_random_points() {
         // The broker hands the dead member's partitions over only once its session expires.
         std::thread::sleep(SESSION_TIMEOUT + Duration::from_millis(1500));
         svc = s.start(&[]);
+        started = Instant::now();
     }
     s.wait_committed(180, &mut [&mut svc]);
+    println!(
+        "kill_9: the last run consumed {}, published {}, found {} duplicates and {} dead \
+         letters already written",
+        svc.metric(CONSUMED),
+        svc.metric(PUBLISHED),
+        svc.metric("newsflow_duplicates_total"),
+        svc.metric("newsflow_dead_letter_redeliveries_total")
+    );
     let f = s.check(true);
     assert_eq!(f.published, unique);
     assert_eq!(f.dead_lettered, bad);
