@@ -212,6 +212,14 @@ struct Figures {
     dead_lettered: usize,
 }
 
+/// Where a scenario's topics live.
+enum Backend {
+    Tansu(Tansu),
+    /// librdkafka's mock cluster in this process, which `newsflow` and the Python client
+    /// reach over TCP like any broker; for volumes Tansu cannot serve in reasonable time.
+    Mock { broker: Broker, dir: tempfile::TempDir },
+}
+
 /// One broker, one set of topics and a group, what was fed; prints the newsflow and broker
 /// log tails if the test fails, and the time it took.
 struct Scenario {
@@ -220,32 +228,62 @@ struct Scenario {
     partitions: i32,
     names: Names,
     expected: Expected,
-    broker: Tansu,
+    backend: Backend,
 }
 
 impl Scenario {
+    /// On a Tansu broker process.
     fn new(name: &'static str, partitions: i32) -> Scenario {
         let broker = Tansu::start();
         let names = Names::new();
         for t in [&names.input, &names.output, &names.dlq] {
             broker.create_topic(t, partitions);
         }
+        Scenario::with(name, partitions, names, Backend::Tansu(broker))
+    }
+
+    /// On the mock cluster, which keeps at most 5 MiB per partition (older messages are
+    /// dropped, as by retention): enough partitions must hold what each topic receives.
+    fn on_mock_cluster(name: &'static str, partitions: [i32; 3]) -> Scenario {
+        let broker = Broker::start();
+        let names = Names::new();
+        for (t, n) in [&names.input, &names.output, &names.dlq].iter().zip(partitions) {
+            broker.cluster.create_topic(t, n, 1).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        Scenario::with(name, partitions[0], names, Backend::Mock { broker, dir })
+    }
+
+    fn with(name: &'static str, partitions: i32, names: Names, backend: Backend) -> Scenario {
         Scenario {
             name,
             started: Instant::now(),
             partitions,
             names,
             expected: Expected::default(),
-            broker,
+            backend,
+        }
+    }
+
+    fn tansu(&mut self) -> &mut Tansu {
+        match &mut self.backend {
+            Backend::Tansu(t) => t,
+            Backend::Mock { .. } => panic!("{} runs on the mock cluster", self.name),
         }
     }
 
     fn brokers(&self) -> String {
-        self.broker.bootstrap()
+        match &self.backend {
+            Backend::Tansu(t) => t.bootstrap(),
+            Backend::Mock { broker, .. } => broker.bootstrap.clone(),
+        }
     }
 
     fn dir(&self) -> PathBuf {
-        self.broker.dir.path().to_owned()
+        match &self.backend {
+            Backend::Tansu(t) => t.dir.path().to_owned(),
+            Backend::Mock { dir, .. } => dir.path().to_owned(),
+        }
     }
 
     fn secs(&self) -> f64 {
@@ -496,10 +534,16 @@ impl Drop for Scenario {
             logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
             logs.sort();
             for log in logs {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                // librdkafka statistics dumps (lines of ~10 KB) would hide the rest.
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.contains("Client stats"))
+                    .collect();
                 eprintln!(
-                    "----- {} (tail) -----\n{}",
+                    "----- {} (last lines) -----\n{}",
                     log.file_name().unwrap().to_string_lossy(),
-                    tail(&log, 60)
+                    lines[lines.len().saturating_sub(60)..].join("\n")
                 );
             }
         }
@@ -654,6 +698,48 @@ fn sigterm_under_load_drains_and_resumes_without_gap() {
     assert_eq!(second.wait_exit(20), Some(0));
 }
 
+/// SIGTERM while the broker is unreachable: nothing is in flight, so the service should
+/// exit 0 within the drain deadline. It takes about two session timeouts instead (with
+/// librdkafka's default 45 s, longer than Kubernetes' 30 s grace period): the final
+/// synchronous commit waits for the group coordinator until the session times out, then
+/// closing the consumer runs the revoke callback (`pre_rebalance` in src/kafka.rs), whose
+/// synchronous commit has no timeout either.
+#[test]
+#[ignore = "known service bug (shutdown hangs while the broker is down): NEWSFLOW_E2E_ALL=1 scripts/e2e.sh known_bug"]
+fn known_bug_sigterm_while_the_broker_is_down_exits_within_the_drain_deadline() {
+    let mut s = Scenario::new("sigterm_broker_down", 2);
+    let mut messages = s.expected.originals(0..300, article);
+    messages.extend(s.expected.bad(0..20));
+    s.feed("all", &messages);
+    let drain_secs = 5;
+    let mut svc = s.start(&[
+        ("processing.drain_timeout_secs", &drain_secs.to_string()),
+        ("kafka.consumer_properties.session.timeout.ms", "45000"),
+        ("kafka.consumer_properties.heartbeat.interval.ms", "3000"),
+    ]);
+    s.wait_committed(60, &mut [&mut svc]);
+    s.tansu().stop();
+    wait_until(30, "not ready while the broker is down", || {
+        svc.metric("newsflow_ready") == 0.0
+    });
+    svc.signal("TERM");
+    let t = Instant::now();
+    while svc.is_running() && t.elapsed() < Duration::from_secs(150) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (running, took) = (svc.is_running(), t.elapsed().as_secs_f64());
+    println!(
+        "sigterm_broker_down: {} {took:.1}s after SIGTERM (drain deadline {drain_secs}s)",
+        if running { "still running" } else { "exited" }
+    );
+    assert!(
+        !running && took < (drain_secs + 5) as f64,
+        "shutdown took {took:.1}s{}",
+        if running { " and still runs" } else { "" }
+    );
+    assert_eq!(svc.wait_exit(1), Some(0));
+}
+
 #[test]
 #[ignore = "needs a real broker: run scripts/e2e.sh"]
 fn broker_outage_of_30s_then_recovery() {
@@ -671,7 +757,13 @@ fn broker_outage_of_30s_then_recovery() {
     };
     let before = batch(&mut s, &mut rng, 0..1500);
     s.feed("before", &before);
-    let mut svc = s.start(&[]);
+    // A small in-flight bound, so that the outage also shows back-pressure: what was
+    // fetched before it waits, consumption pauses, nothing piles up.
+    let max_in_flight = 300;
+    let mut svc = s.start(&[(
+        "processing.max_in_flight_messages",
+        &max_in_flight.to_string(),
+    )]);
     wait_until(60, "ready", || svc.metric("newsflow_ready") == 1.0);
     // Mid-run: some records published, the rest in flight or still to come.
     let at = rng.between(50, 1200) as f64;
@@ -681,7 +773,7 @@ fn broker_outage_of_30s_then_recovery() {
     let errors = svc.metric("newsflow_kafka_errors_total");
     let retries = svc.metric("newsflow_publish_retries_total");
 
-    s.broker.stop();
+    s.tansu().stop();
     let down = Instant::now();
     println!(
         "broker_outage: broker stopped at {} consumed, {} published (at {:.1}s)",
@@ -700,7 +792,16 @@ fn broker_outage_of_30s_then_recovery() {
         svc.metric("newsflow_kafka_errors_total") > errors
             || svc.metric("newsflow_publish_retries_total") > retries
     });
-    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
+    let (mut most_in_flight, mut paused) = (0.0f64, false);
+    while down.elapsed() < Duration::from_secs(30) {
+        most_in_flight = most_in_flight.max(svc.metric("newsflow_in_flight_messages"));
+        paused |= svc.metric("newsflow_consumer_paused") == 1.0;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        most_in_flight <= max_in_flight as f64,
+        "in flight {most_in_flight} over the bound {max_in_flight}"
+    );
     let (errors, retries) = (
         svc.metric("newsflow_kafka_errors_total") - errors,
         svc.metric("newsflow_publish_retries_total") - retries,
@@ -708,14 +809,15 @@ fn broker_outage_of_30s_then_recovery() {
     assert_eq!(svc.get("/readyz").0, 503, "still not ready");
     assert!(svc.is_running(), "survives the outage");
 
-    s.broker.restart();
+    s.tansu().restart();
     let up = Instant::now();
     wait_until(120, "ready again after the broker is back", || {
         svc.metric("newsflow_ready") == 1.0
     });
     println!(
         "broker_outage: down {:.1}s; not ready after {:.1}s; +{errors} kafka errors, \
-         +{retries} publish retries; ready again {:.1}s after the broker came back",
+         +{retries} publish retries; at most {most_in_flight} in flight (bound {max_in_flight}), \
+         paused {paused}; ready again {:.1}s after the broker came back",
         (up - down).as_secs_f64(),
         noticed.as_secs_f64(),
         up.elapsed().as_secs_f64()
@@ -824,7 +926,7 @@ fn replicas_join_and_leave_mid_run() {
     let mut s = Scenario::new("rebalance", 6);
     // Originals and bad data first, in chunks fed one after another while replicas come
     // and go; copies only once every original is published (see the module comment).
-    let (chunks, per_chunk) = (8, 500);
+    let (chunks, per_chunk) = (12, 500);
     let mut files = Vec::new();
     for c in 0..chunks {
         let ids = c * per_chunk..(c + 1) * per_chunk;
@@ -860,6 +962,10 @@ fn replicas_join_and_leave_mid_run() {
     let mut c = s.start(&[]);
     wait_until(60, "C assigned", || assigned(&c));
     events(&s, "C assigned; B leaves (SIGTERM)");
+    assert!(
+        s.committed() < s.expected.fed as i64,
+        "B leaves while there is work left"
+    );
     let b_rebalances = b.metric("newsflow_rebalances_total");
     b.signal("TERM");
     assert_eq!(b.wait_exit(30), Some(0), "B drains and exits 0");
@@ -900,14 +1006,21 @@ fn replicas_join_and_leave_mid_run() {
     }
 }
 
-/// Peak resident memory allowed for the 200,000-message backlog (see the README).
-const BACKLOG_RSS_BOUND_MIB: u64 = 512;
+/// Peak resident memory allowed for the 200,000-message backlog. Measured: 86 MiB (debug
+/// build, 24 input partitions); the bound leaves three times that.
+const BACKLOG_RSS_BOUND_MIB: u64 = 256;
 
+/// 200,000 messages wait before the service starts. Runs on the mock cluster: Tansu 0.6.0's
+/// SQLite storage reads the whole rest of a partition on every fetch (`record_fetch.sql`
+/// sums record sizes over every later offset), so against Tansu a backlog this size is
+/// served at a few hundred messages a second with pauses of many seconds, which measures
+/// Tansu, not newsflow.
 #[test]
-#[ignore = "needs a real broker: run scripts/e2e.sh"]
+#[ignore = "heavy (200,000 messages): run scripts/e2e.sh"]
 fn backlog_of_200k_in_bounded_memory_at_steady_pace() {
     let mut rng = Rng::new("backlog");
-    let mut s = Scenario::new("backlog", 3);
+    let partitions = [24, 96, 4];
+    let mut s = Scenario::on_mock_cluster("backlog", partitions);
     let (unique, copies, bad) = (196_000, 3_000, 1_000);
     let mut messages = s.expected.originals(0..unique, small_article);
     let ids: Vec<usize> = (0..copies)
@@ -916,6 +1029,18 @@ fn backlog_of_200k_in_bounded_memory_at_steady_pace() {
     messages.extend(s.expected.copies(ids, small_article));
     messages.extend(s.expected.bad(0..bad));
     rng.shuffle(&mut messages);
+    // Every partition must keep all it receives (the mock cluster's 5 MiB cap).
+    let input_bytes: usize = messages.iter().map(|m| m.len() + 64).sum();
+    let output_bytes = unique * (record_len(&small_article(unique)) + 256);
+    for (what, bytes, n) in [
+        ("input", input_bytes, partitions[0]),
+        ("output", output_bytes, partitions[1]),
+    ] {
+        assert!(
+            bytes / (n as usize) < 4 << 20,
+            "{what}: {bytes} bytes over {n} partitions"
+        );
+    }
     s.feed("backlog", &messages);
     let fed = s.expected.fed as f64;
 
@@ -933,8 +1058,8 @@ fn backlog_of_200k_in_bounded_memory_at_steady_pace() {
         }
         assert!(svc.is_running(), "log:\n{}", svc.log_text());
         assert!(
-            started.elapsed() < Duration::from_secs(400),
-            "consumed {consumed} of {fed} in 400s"
+            started.elapsed() < Duration::from_secs(600),
+            "consumed {consumed} of {fed} in 600s"
         );
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -942,18 +1067,23 @@ fn backlog_of_200k_in_bounded_memory_at_steady_pace() {
     s.wait_committed(120, &mut [&mut svc]);
     let peak = proc_status_kib(pid, "VmHWM").unwrap();
 
-    // Messages consumed per 10 s window, from the first message to the last full window.
-    let first = samples.iter().position(|x| x.1 > 0.0).unwrap();
-    let (t0, c0) = (samples[first].0, samples[first].1);
-    let mut windows = Vec::new();
-    let (mut edge, mut at) = (t0 + 10.0, c0);
-    for x in &samples[first..] {
-        if x.0 >= edge && x.1 < fed {
-            windows.push(x.1 - at);
-            at = x.1;
-            edge += 10.0;
+    // Messages consumed per window, from the first message to the last full window.
+    let per_window = |secs: f64| {
+        let first = samples.iter().position(|x| x.1 > 0.0).unwrap();
+        let (t0, c0) = (samples[first].0, samples[first].1);
+        let mut windows = Vec::new();
+        let (mut edge, mut at) = (t0 + secs, c0);
+        for x in &samples[first..] {
+            if x.0 >= edge && x.1 < fed {
+                windows.push(x.1 - at);
+                at = x.1;
+                edge += secs;
+            }
         }
-    }
+        windows
+    };
+    println!("backlog: consumed per 30 s: {:?}", per_window(30.0));
+    let windows = per_window(10.0);
     let mean = |w: &[f64]| w.iter().sum::<f64>() / w.len().max(1) as f64;
     let (early, late) = windows.split_at(windows.len() / 2);
     println!(
@@ -969,7 +1099,7 @@ fn backlog_of_200k_in_bounded_memory_at_steady_pace() {
     );
     assert!(windows.len() >= 2, "too fast to judge the pace: {windows:?}");
     assert!(
-        mean(late) >= 0.6 * mean(early),
+        mean(late) >= 0.5 * mean(early),
         "throughput collapsed: first half {:.0}, second half {:.0} per 10 s",
         mean(early),
         mean(late)
