@@ -92,7 +92,8 @@ fn from_epoch(n: f64) -> Parsed {
 }
 
 /// Parses a date written as text. `default_offset_minutes` applies when no zone is given.
-pub(crate) fn parse_date_text(s: &str, default_offset_minutes: i32) -> Option<DateTime<Utc>> {
+#[cfg(test)]
+fn parse_date_text(s: &str, default_offset_minutes: i32) -> Option<DateTime<Utc>> {
     match parse_date(s, default_offset_minutes) {
         Parsed::Date(d) => Some(d),
         _ => None,
