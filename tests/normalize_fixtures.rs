@@ -200,7 +200,10 @@ fn seed_sample() {
         return;
     };
     let out = run(&bytes, &DecodeLimits::default());
-    assert!(out.get("error").is_none() && out.get("decode_error").is_none(), "{out}");
+    assert!(
+        out.get("error").is_none() && out.get("decode_error").is_none(),
+        "{out}"
+    );
     let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines();
     let title = lines.next().unwrap().trim();

@@ -60,19 +60,19 @@ pub(crate) fn authors(raw: &[String]) -> Vec<String> {
         let cleaned = text::clean(entry, Layout::Inline);
         let mut parts: Vec<String> = Vec::new();
         for part in split_byline(&cleaned) {
-            let part = part.trim();
+            let mut part = trim_separators(part);
             if starts_with_ci(part, OTHER_CREDITS) {
                 continue;
             }
-            if LEAD_INS.iter().any(|l| {
-                part.eq_ignore_ascii_case(l.trim_end_matches(':')) || part.eq_ignore_ascii_case(l)
-            }) {
-                continue;
+            // "By By Jane" and "By: - Jane" are seen too: strip until nothing changes.
+            loop {
+                let stripped = trim_separators(strip_lead_in(part));
+                if stripped == part {
+                    break;
+                }
+                part = stripped;
             }
-            let part = strip_lead_in(part).trim_matches(|c: char| {
-                c.is_whitespace() || matches!(c, ',' | ';' | '|' | '-' | '–' | '—' | ':')
-            });
-            if part.is_empty() {
+            if part.is_empty() || is_lead_in(part) {
                 continue;
             }
             let lower = part.to_lowercase();
@@ -125,6 +125,19 @@ fn find_word_ci(s: &str, word: &str) -> Option<usize> {
             && (i == 0 || b[i - 1] == b' ')
             && b.get(i + w).is_none_or(|&c| c == b' ')
     })
+}
+
+fn trim_separators(s: &str) -> &str {
+    s.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | '|' | '-' | '–' | '—' | ':')
+    })
+}
+
+/// A part that is nothing but a lead-in ("By", "Written by").
+fn is_lead_in(part: &str) -> bool {
+    LEAD_INS
+        .iter()
+        .any(|l| part.eq_ignore_ascii_case(l.trim_end_matches(':')))
 }
 
 fn starts_with_ci(s: &str, prefixes: &[&str]) -> bool {
@@ -188,6 +201,10 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(a(&["<b>Jane</b> Doe"]), ["Jane Doe"]);
+        assert_eq!(
+            a(&["-By ", "By By Jane Doe", "Written by: — Ann Lee"]),
+            ["Jane Doe", "Ann Lee"]
+        );
     }
 
     #[test]

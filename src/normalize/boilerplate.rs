@@ -28,14 +28,11 @@ pub(crate) struct Site<'a> {
 /// host or domain. The headline itself is never emptied.
 pub(crate) fn strip_site_suffix(title: &str, site: &Site<'_>) -> String {
     let mut t = title;
-    loop {
-        let Some((pos, sep)) = TITLE_SEPARATORS
-            .iter()
-            .filter_map(|sep| t.rfind(sep).map(|p| (p, *sep)))
-            .max_by_key(|(p, _)| *p)
-        else {
-            break;
-        };
+    while let Some((pos, sep)) = TITLE_SEPARATORS
+        .iter()
+        .filter_map(|sep| t.rfind(sep).map(|p| (p, *sep)))
+        .max_by_key(|(p, _)| *p)
+    {
         let (head, suffix) = (&t[..pos], &t[pos + sep.len()..]);
         if head.trim().is_empty() || !is_site_name(suffix, site) {
             break;

@@ -203,10 +203,10 @@ impl TokenSink for TextSink {
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
         match token {
             Token::TagToken(tag) => return self.tag(tag.kind, &tag.name, tag.self_closing),
-            Token::CharacterTokens(text) => {
-                if !self.in_raw.get() && self.dropped.borrow().is_empty() {
-                    self.out.borrow_mut().push_str(&text);
-                }
+            Token::CharacterTokens(text)
+                if !self.in_raw.get() && self.dropped.borrow().is_empty() =>
+            {
+                self.out.borrow_mut().push_str(&text);
             }
             // Comments, doctypes, NUL characters and parse errors carry no prose.
             _ => {}

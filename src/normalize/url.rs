@@ -153,7 +153,7 @@ fn canonical_query(query: &str) -> String {
         .filter_map(|p| {
             let name = p.split('=').next().unwrap_or_default();
             let key = decoded_name(name);
-            (!key.is_empty() && !is_tracking(&key)).then(|| (key, p))
+            (!key.is_empty() && !is_tracking(&key)).then_some((key, p))
         })
         .collect();
     // Stable: repeated names keep their relative order (`a=2&a=1` may mean a list).
@@ -182,7 +182,8 @@ fn is_tracking(name: &str) -> bool {
 }
 
 /// `%XX` escapes of unreserved characters (letters, digits, `-._~`) decoded; other escapes
-/// with upper-case hex digits. Everything else as is.
+/// with upper-case hex digits; a stray `%` encoded as `%25` (otherwise decoding `%3%30`
+/// would create a new escape and the result would change on every pass).
 fn normalize_percent(s: &str) -> String {
     if !s.contains('%') {
         return s.to_owned();
@@ -205,6 +206,11 @@ fn normalize_percent(s: &str) -> String {
                 i += 3;
                 continue;
             }
+        }
+        if bytes[i] == b'%' {
+            out.push_str("%25");
+            i += 1;
+            continue;
         }
         // Copy one whole character (the input is a str, so this is a char boundary).
         let ch_len = utf8_len(bytes[i]);
@@ -307,6 +313,7 @@ mod tests {
             ("https://example.com/A/Path/", "https://example.com/A/Path/"),
             ("https://example.com/?q=a+b&q2=%20", "https://example.com/?q=a+b&q2=%20"),
             ("https://example.com/p?b=2&amp;a=1&amp;utm_medium=x", "https://example.com/p?a=1&b=2"),
+            ("https://example.com/100%/?q=%3%30&r=50%", "https://example.com/100%25/?q=%2530&r=50%25"),
         ];
         for (input, want) in cases {
             assert_eq!(canon(input), want, "{input}");
