@@ -5,9 +5,9 @@
 //!
 //! Invariant: applying these rules to their own output removes nothing more.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use super::text::{fold, fold_hash, is_bullet_symbol, FoldKey};
+use super::text::{fold, fold_weight, is_bullet_symbol};
 
 /// Separators between a headline and a site name: "Headline - BBC News".
 const TITLE_SEPARATORS: &[&str] = &[" - ", " – ", " — ", " | ", " :: ", " · ", " • ", " // "];
@@ -70,8 +70,9 @@ fn is_site_name(suffix: &str, site: &Site<'_>) -> bool {
     })
 }
 
-/// Paragraphs shorter than this (folded bytes) may repeat legitimately ("Yes.", "* * *").
-const MIN_DEDUP_LEN: usize = 20;
+/// Paragraphs lighter than this ([`fold_weight`], about three words) may repeat
+/// legitimately ("Yes.", "* * *").
+const MIN_DEDUP_WEIGHT: usize = 16;
 
 /// Trailers are short; a long final paragraph is content whatever it starts with.
 const MAX_TRAILER_CHARS: usize = 200;
@@ -80,27 +81,43 @@ const MAX_TRAILER_CHARS: usize = 200;
 const MAX_TRAILERS: usize = 8;
 
 /// Cleans the paragraphs of a body (each already whitespace-normalized, non-empty).
-/// `titles` are the folded keys of the title before and after suffix removal.
-pub(crate) fn clean_body<'a>(paragraphs: Vec<&'a str>, titles: &[FoldKey]) -> Vec<&'a str> {
-    let mut seen: HashSet<FoldKey> = HashSet::with_capacity(paragraphs.len());
+/// `titles` are the title before and after suffix removal.
+pub(crate) fn clean_body<'a>(paragraphs: Vec<&'a str>, titles: &[&str]) -> Vec<&'a str> {
+    // Paragraphs by weight; only equal weights are folded and compared.
+    let mut by_weight: HashMap<usize, Vec<&'a str>> = HashMap::with_capacity(paragraphs.len());
     let mut kept: Vec<&'a str> = Vec::with_capacity(paragraphs.len());
     for p in paragraphs {
         if p.eq_ignore_ascii_case("advertisement") {
             continue;
         }
-        let key = fold_hash(p);
-        if key.len >= MIN_DEDUP_LEN && !seen.insert(key) {
-            continue;
+        let weight = fold_weight(p);
+        if weight >= MIN_DEDUP_WEIGHT {
+            let same_weight = by_weight.entry(weight).or_default();
+            if !same_weight.is_empty() {
+                let folded = fold(p);
+                if same_weight.iter().any(|q| fold(q) == folded) {
+                    continue;
+                }
+            }
+            same_weight.push(p);
         }
         kept.push(p);
     }
-    // A leading caption, bullet or repeated headline.
+    // A leading caption, bullet or repeated headline (folded only when weights match).
+    let title_weights: Vec<usize> = titles.iter().map(|t| fold_weight(t)).collect();
+    let mut folded_titles: Option<Vec<String>> = None;
     while let Some(first) = kept.first() {
         let caption = first.trim_start_matches(|c: char| {
             is_bullet_symbol(c) || c.is_whitespace() || matches!(c, '*' | '·' | '-' | '–' | '—')
         });
-        let key = fold_hash(caption);
-        if key.len > 0 && titles.contains(&key) {
+        let repeats_title = title_weights.contains(&fold_weight(caption)) && {
+            let folded = fold(caption);
+            !folded.is_empty()
+                && folded_titles
+                    .get_or_insert_with(|| titles.iter().map(|t| fold(t)).collect())
+                    .contains(&folded)
+        };
+        if repeats_title {
             kept.remove(0);
         } else {
             break;
@@ -202,7 +219,7 @@ mod tests {
     }
 
     fn body(ps: &[&str], title: &str) -> Vec<String> {
-        clean_body(ps.to_vec(), &[fold_hash(title)])
+        clean_body(ps.to_vec(), &[title])
             .into_iter()
             .map(String::from)
             .collect()

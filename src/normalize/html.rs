@@ -36,9 +36,9 @@ const LEGACY_REFS: &[&str] = &[
 /// False means the parser would return the text unchanged, so it can be skipped.
 pub(crate) fn has_markup(s: &str) -> bool {
     let bytes = s.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
+    memchr::memchr2_iter(b'<', b'&', bytes).any(|i| {
         let next = bytes.get(i + 1).copied().unwrap_or(0);
-        match b {
+        match bytes[i] {
             // "</" at the very end stays text; "<!" and "<?" open (bogus) comments even there.
             b'<' => {
                 next.is_ascii_alphabetic()

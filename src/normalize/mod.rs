@@ -27,7 +27,7 @@ use crate::model::{Article, RawArticle};
 
 use self::boilerplate::Site;
 use self::dates::DateOutcome;
-use self::text::{fold_hash, Layout};
+use self::text::Layout;
 
 pub use self::text::fold;
 pub use self::url::{canonical_url, TRACKING_PARAMS, TRACKING_PREFIXES};
@@ -96,8 +96,10 @@ pub fn normalize(
     let title = boilerplate::strip_site_suffix(&full_title, &site);
 
     let cleaned_body = text::clean(&raw.body, Layout::Paragraphs);
-    let titles = [fold_hash(&title), fold_hash(&full_title)];
-    let body = boilerplate::clean_body(cleaned_body.split("\n\n").collect(), &titles).join("\n\n");
+    let titles = [title.as_str(), full_title.as_str()];
+    // The cleaner leaves no single newline inside a paragraph, so '\n' splits paragraphs.
+    let paragraphs = cleaned_body.split('\n').filter(|p| !p.is_empty()).collect();
+    let body = boilerplate::clean_body(paragraphs, &titles).join("\n\n");
     if body.is_empty() {
         return Err(NormalizeError::EmptyBody);
     }
