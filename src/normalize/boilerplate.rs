@@ -28,11 +28,16 @@ pub(crate) struct Site<'a> {
 /// host or domain. The headline itself is never emptied.
 pub(crate) fn strip_site_suffix(title: &str, site: &Site<'_>) -> String {
     let mut t = title;
-    while let Some((pos, sep)) = TITLE_SEPARATORS
-        .iter()
-        .filter_map(|sep| t.rfind(sep).map(|p| (p, *sep)))
-        .max_by_key(|(p, _)| *p)
-    {
+    // Every separator starts with a space: the last one is at the last space that opens one.
+    let last_separator = |t: &str| {
+        t.rmatch_indices(' ').find_map(|(pos, _)| {
+            TITLE_SEPARATORS
+                .iter()
+                .find(|sep| t[pos..].starts_with(*sep))
+                .map(|sep| (pos, *sep))
+        })
+    };
+    while let Some((pos, sep)) = last_separator(t) {
         let (head, suffix) = (&t[..pos], &t[pos + sep.len()..]);
         if head.trim().is_empty() || !is_site_name(suffix, site) {
             break;

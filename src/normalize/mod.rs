@@ -73,11 +73,16 @@ pub fn normalize(
 ) -> Result<Article, NormalizeError> {
     // As given, minus invisible characters and line breaks.
     let original_url = raw.url.as_deref().map(text::plain).and_then(non_empty);
-    let url = original_url.as_deref().map(canonical_url).transpose()?;
-    let (host, domain) = match (&url, raw.source_url.as_deref()) {
-        (Some(u), _) => url::host_and_domain(u),
-        (None, Some(s)) => url::source_host_and_domain(&text::plain(s)),
-        (None, None) => (None, None),
+    let (url, host, domain) = match (original_url.as_deref(), raw.source_url.as_deref()) {
+        (Some(u), _) => {
+            let (url, host, domain) = url::canonical_with_host(u)?;
+            (Some(url), host, domain)
+        }
+        (None, Some(s)) => {
+            let (host, domain) = url::source_host_and_domain(&text::plain(s));
+            (None, host, domain)
+        }
+        (None, None) => (None, None, None),
     };
     let source_name = non_empty(text::clean(
         raw.source_name.as_deref().unwrap_or(""),
@@ -98,8 +103,14 @@ pub fn normalize(
     let cleaned_body = text::clean(&raw.body, Layout::Paragraphs);
     let titles = [title.as_str(), full_title.as_str()];
     // The cleaner leaves no single newline inside a paragraph, so '\n' splits paragraphs.
-    let paragraphs = cleaned_body.split('\n').filter(|p| !p.is_empty()).collect();
-    let body = boilerplate::clean_body(paragraphs, &titles).join("\n\n");
+    let paragraphs: Vec<&str> = cleaned_body.split('\n').filter(|p| !p.is_empty()).collect();
+    let count = paragraphs.len();
+    let kept = boilerplate::clean_body(paragraphs, &titles);
+    let body = if kept.len() == count {
+        cleaned_body
+    } else {
+        kept.join("\n\n")
+    };
     if body.is_empty() {
         return Err(NormalizeError::EmptyBody);
     }

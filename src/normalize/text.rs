@@ -5,6 +5,9 @@
 //! control character (other than the "\n\n" between paragraphs) or anything an HTML parser
 //! would read as a tag or a character reference.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 use unicode_normalization::{is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -240,7 +243,9 @@ impl Collapser {
         if inner.is_empty() {
             return;
         }
-        if memchr::memmem::find(inner.as_bytes(), b"  ").is_none() {
+        static DOUBLE_SPACE: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(b"  "));
+        if DOUBLE_SPACE.find(inner.as_bytes()).is_none() {
             self.content(inner, ' ');
         } else {
             self.words(inner);

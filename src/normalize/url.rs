@@ -122,6 +122,19 @@ fn parse_web_url(input: &str) -> Result<Url, NormalizeError> {
 
 /// Canonical form of an absolute http(s) URL; anything else is bad data.
 pub fn canonical_url(input: &str) -> Result<String, NormalizeError> {
+    canonical(input).map(Into::into)
+}
+
+/// The canonical URL with its host (lower case, punycode) and registrable domain.
+pub(crate) fn canonical_with_host(
+    input: &str,
+) -> Result<(String, Option<String>, Option<String>), NormalizeError> {
+    let url = canonical(input)?;
+    let (host, domain) = split_host(&url);
+    Ok((url.into(), host, domain))
+}
+
+fn canonical(input: &str) -> Result<Url, NormalizeError> {
     let mut url = parse_web_url(input)?;
     if let Some(Host::Domain(d)) = url.host() {
         if d.ends_with('.') {
@@ -141,7 +154,7 @@ pub fn canonical_url(input: &str) -> Result<String, NormalizeError> {
     }
     let query = url.query().map(canonical_query);
     url.set_query(query.as_deref().filter(|q| !q.is_empty()));
-    Ok(url.into())
+    Ok(url)
 }
 
 /// Drops tracking and empty parameters, normalizes percent-encoding, sorts by name.
@@ -237,14 +250,6 @@ fn hex_digit(v: u8) -> char {
     char::from_digit(u32::from(v), 16)
         .unwrap_or('0')
         .to_ascii_uppercase()
-}
-
-/// Host (lower case, punycode) and registrable domain of a canonical URL.
-pub(crate) fn host_and_domain(canonical: &str) -> (Option<String>, Option<String>) {
-    match Url::parse(canonical) {
-        Ok(u) => split_host(&u),
-        Err(_) => (None, None),
-    }
 }
 
 fn split_host(u: &Url) -> (Option<String>, Option<String>) {
@@ -376,7 +381,7 @@ mod tests {
             ("http://192.0.2.1/x", Some("192.0.2.1"), None),
             ("http://localhost/x", Some("localhost"), None),
         ] {
-            let (h, d) = host_and_domain(&canon(url));
+            let (_, h, d) = canonical_with_host(url).unwrap();
             assert_eq!((h.as_deref(), d.as_deref()), (host, domain), "{url}");
         }
         assert_eq!(
