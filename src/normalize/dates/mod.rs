@@ -7,11 +7,14 @@
 //! `August 22, 2019 3:52 PM EDT`, `Thursday 22nd August 2019 at 3.52pm BST`); epoch seconds
 //! or milliseconds (numbers or digit strings, told apart by magnitude); an 8-digit string as
 //! `YYYYMMDD`. Zones: `Z`, `±HH:MM`, `±HHMM`, `±HH`, `GMT+2`, and the abbreviations in
-//! [`zone_offset_minutes`]. No zone: the configured default offset. No time: midnight.
+//! [`words::zone_offset_minutes`]. No zone: the configured default offset. No time: midnight.
 //! Results are truncated to whole seconds.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
+mod words;
+
+use self::words::{is_filler, is_weekday, meridiem_of, month_number, zone_offset_minutes};
 use super::text::plain;
 use crate::model::{NormalizeWarning, RawDate};
 
@@ -317,95 +320,6 @@ fn parse_numeric_offset(s: &str) -> Option<i32> {
     Some(sign * (h * 60 + m))
 }
 
-/// Offsets of the zone abbreviations producers use, in minutes east of UTC. Ambiguous ones
-/// take their most common news meaning: CST is US Central, IST is India, BST is British
-/// Summer Time.
-pub(crate) fn zone_offset_minutes(abbrev: &str) -> Option<i32> {
-    let hours = |h: i32| Some(h * 60);
-    match abbrev.to_ascii_uppercase().as_str() {
-        "Z" | "UTC" | "GMT" | "UT" | "WET" => hours(0),
-        "BST" | "CET" | "WEST" | "MET" => hours(1),
-        "CEST" | "EET" | "MEST" | "SAST" => hours(2),
-        "EEST" | "MSK" => hours(3),
-        "IST" => Some(5 * 60 + 30),
-        "ICT" | "WIB" => hours(7),
-        "HKT" | "SGT" | "AWST" | "PHT" => hours(8),
-        "JST" | "KST" => hours(9),
-        "ACST" => Some(9 * 60 + 30),
-        "AEST" => hours(10),
-        "AEDT" => hours(11),
-        "NZST" => hours(12),
-        "NZDT" => hours(13),
-        "EDT" => hours(-4),
-        "EST" | "CDT" => hours(-5),
-        "CST" | "MDT" => hours(-6),
-        "MST" | "PDT" => hours(-7),
-        "PST" | "AKDT" => hours(-8),
-        "AKST" => hours(-9),
-        "HST" => hours(-10),
-        _ => None,
-    }
-}
-
-fn month_number(word: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    let w = word.to_ascii_lowercase();
-    if w == "sept" {
-        return Some(9);
-    }
-    MONTHS
-        .iter()
-        .position(|m| w.len() >= 3 && m.starts_with(w.as_str()))
-        .map(|i| i as u32 + 1)
-}
-
-fn is_weekday(word: &str) -> bool {
-    const DAYS: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    let w = word.to_ascii_lowercase();
-    w.len() >= 3 && DAYS.iter().any(|d| d.starts_with(w.as_str()))
-        || matches!(w.as_str(), "tues" | "thur" | "thurs")
-}
-
-/// Words that carry no date information in bylines such as "Published on … at …".
-fn is_filler(word: &str) -> bool {
-    matches!(
-        word.to_ascii_lowercase().as_str(),
-        "at" | "on"
-            | "of"
-            | "the"
-            | "st"
-            | "nd"
-            | "rd"
-            | "th"
-            | "published"
-            | "updated"
-            | "posted"
-            | "last"
-            | "modified"
-    )
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok<'a> {
     Num(&'a str),
@@ -558,14 +472,6 @@ fn parse_textual(s: &str) -> Option<Fields> {
     Some(f)
 }
 
-fn meridiem_of(word: &str) -> Option<bool> {
-    match word.to_ascii_lowercase().replace('.', "").as_str() {
-        "am" => Some(false),
-        "pm" => Some(true),
-        _ => None,
-    }
-}
-
 /// Offset digits after a sign token: `0000`, `05:30`, `2`. Returns minutes and tokens used.
 fn offset_tokens(sign: u8, toks: &[Tok<'_>]) -> Option<(i32, usize)> {
     let Some(Tok::Num(h)) = toks.first() else {
@@ -584,185 +490,4 @@ fn offset_tokens(sign: u8, toks: &[Tok<'_>]) -> Option<(i32, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
-    }
-
-    fn utc(s: &str) -> String {
-        match parse_date(s, 0) {
-            Parsed::Date(d) => d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            other => panic!("{s}: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn every_listed_format() {
-        let want = "2019-08-22T15:52:00Z";
-        for s in [
-            "2019-08-22T15:52:00Z",
-            "2019-08-22T15:52:00+00:00",
-            "2019-08-22T17:52:00+02:00",
-            "2019-08-22T11:52:00-0400",
-            "2019-08-22T16:52+01",
-            "2019-08-22T15:52Z",
-            "2019-08-22T15:52",
-            "2019-08-22T15:52:00.123456Z",
-            "2019-08-22t15:52:00z",
-            "2019-08-22 15:52:00",
-            "2019-08-22 15:52:00 UTC",
-            "2019-08-22 11:52 EDT",
-            "2019/08/22 15:52",
-            "20190822T155200Z",
-            "Thu, 22 Aug 2019 15:52:00 +0000",
-            "Thu, 22 Aug 2019 15:52:00 GMT",
-            "22 Aug 2019 17:52 +0200",
-            "Thu, 22 Aug 2019 10:52:00 CDT",
-            "Aug 22, 2019 15:52 UTC",
-            "August 22, 2019 11:52 AM EDT",
-            "August 22, 2019 3:52 PM GMT",
-            "Thursday, August 22nd, 2019 at 3:52 p.m. UTC",
-            "Thursday 22nd August 2019 at 4.52pm BST",
-            "22 August 2019 17:52 CEST",
-            "23 Aug 2019 00:52 JST",
-            "23 Aug 2019 00:52 KST",
-            "22 Aug 2019 21:22 IST",
-            "Aug 22, 2019 10:52 EST",
-            "Aug 22, 2019 08:52 PDT",
-            "Aug 22, 2019 07:52 PST",
-            "Aug 22, 2019 09:52 CST",
-            "Aug 22, 2019 16:52 CET",
-            "Aug 22, 2019 17:52 GMT+2",
-            "Aug 22, 2019 21:22 UTC+05:30",
-            "Published on Aug 22, 2019 15:52 UTC",
-            "1566489120",
-            "1566489120000",
-            "1566489120.75",
-        ] {
-            assert_eq!(utc(s), want, "{s}");
-        }
-        assert_eq!(
-            from_epoch(1566489120.0),
-            Parsed::Date(Utc.timestamp_opt(1566489120, 0).unwrap())
-        );
-        assert_eq!(
-            from_epoch(1566489120123.0),
-            Parsed::Date(Utc.timestamp_opt(1566489120, 0).unwrap())
-        );
-    }
-
-    #[test]
-    fn date_only_is_midnight() {
-        for s in [
-            "22 August 2019",
-            "August 22, 2019",
-            "2019-08-22",
-            "20190822",
-            "Thu, 22 Aug 2019",
-            "Aug. 22, 2019",
-            "Sept 22, 2019",
-        ] {
-            assert!(utc(s).ends_with("T00:00:00Z"), "{s}");
-        }
-        assert_eq!(utc("Sept 22, 2019"), "2019-09-22T00:00:00Z");
-    }
-
-    #[test]
-    fn default_offset_applies_only_without_zone() {
-        let d = |s| {
-            parse_date_text(s, 120).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        };
-        assert_eq!(
-            d("2019-08-22 15:52:00").as_deref(),
-            Some("2019-08-22T13:52:00Z")
-        );
-        assert_eq!(d("22 August 2019").as_deref(), Some("2019-08-21T22:00:00Z"));
-        assert_eq!(
-            d("2019-08-22T15:52:00Z").as_deref(),
-            Some("2019-08-22T15:52:00Z")
-        );
-        assert_eq!(
-            d("Aug 22, 2019 15:52 UTC").as_deref(),
-            Some("2019-08-22T15:52:00Z")
-        );
-    }
-
-    #[test]
-    fn twelve_hour_clock_edges() {
-        assert_eq!(utc("Aug 22, 2019 12:05 AM UTC"), "2019-08-22T00:05:00Z");
-        assert_eq!(utc("Aug 22, 2019 12:05 PM UTC"), "2019-08-22T12:05:00Z");
-        assert_eq!(utc("Aug 22, 2019 3 PM UTC"), "2019-08-22T15:00:00Z");
-    }
-
-    #[test]
-    fn rejects_garbage() {
-        for s in [
-            "yesterday",
-            "2019-13-01",
-            "2019-02-30",
-            "2019-08-22T25:00",
-            "Aug 32, 2019",
-            "22/08/2019",
-            "08/22/2019",
-            "Aug 22, 2019 15:52 XYZ",
-            "2019-08-22 nonsense",
-            "August 2019",
-            "13:00 PM Aug 22 2019",
-            "Aug 22, 2019 15:52 +99:00",
-            "NaN",
-            "-",
-            "22 août 2019",
-        ] {
-            assert_eq!(parse_date(s, 0), Parsed::Unparseable, "{s}");
-        }
-    }
-
-    #[test]
-    fn plausibility_window() {
-        let text = |s: &str| Some(RawDate::Text(s.into()));
-        let read = |r: Option<RawDate>| read_date(r.as_ref(), 0, now());
-        assert_eq!(read(None), DateOutcome::Absent);
-        assert_eq!(read(text("  ")), DateOutcome::Absent);
-        assert!(matches!(
-            read(text("1990-01-01T00:00:00Z")),
-            DateOutcome::Valid(_)
-        ));
-        assert!(matches!(
-            read(text("2024-06-02T11:00:00Z")),
-            DateOutcome::Valid(_)
-        ));
-        let implausible = DateOutcome::Problem(NormalizeWarning::ImplausibleDate);
-        assert_eq!(read(text("1989-12-31T23:59:59Z")), implausible);
-        assert_eq!(read(text("2024-06-02T12:00:01Z")), implausible);
-        assert_eq!(read(Some(RawDate::Epoch(0.0))), implausible);
-        assert_eq!(read(Some(RawDate::Epoch(-5.0))), implausible);
-        assert_eq!(read(Some(RawDate::Epoch(1e300))), implausible);
-        assert_eq!(read(text("99999999999999999999")), implausible);
-        assert_eq!(
-            read(Some(RawDate::Epoch(f64::NAN))),
-            DateOutcome::Problem(NormalizeWarning::UnparseableDate)
-        );
-        assert_eq!(
-            read(text("soon")),
-            DateOutcome::Problem(NormalizeWarning::UnparseableDate)
-        );
-    }
-
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn never_panics(s in "\\PC{0,60}", n in proptest::num::f64::ANY, off in -2000i32..2000) {
-            let _ = parse_date(&s, off);
-            let _ = from_epoch(n);
-        }
-
-        #[test]
-        fn output_round_trips(secs in 631_152_000i64..4_000_000_000i64) {
-            let d = DateTime::from_timestamp(secs, 0).unwrap();
-            prop_assert_eq!(parse_date_text(&d.to_rfc3339(), 0), Some(d));
-        }
-    }
-}
+mod tests;
