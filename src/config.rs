@@ -17,10 +17,11 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum PropValue {
+    // Strings first: "007" must stay "007", not become 7.
+    Str(String),
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
     Map(BTreeMap<String, PropValue>),
 }
 
@@ -188,10 +189,11 @@ impl Settings {
             }
             b = b.add_source(File::from(path.as_path()).format(FileFormat::Toml));
         }
+        // No `try_parsing`: values stay strings (a numeric SASL password must not become a
+        // number); typed settings convert them when deserializing.
         let env = Environment::with_prefix("NEWSFLOW")
             .prefix_separator("__")
-            .separator("__")
-            .try_parsing(true);
+            .separator("__");
         let env = match &sources.env {
             Some(vars) => env.source(Some(vars.clone().into_iter().collect())),
             None => env,

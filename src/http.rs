@@ -66,7 +66,9 @@ pub async fn serve(
         // Requests carry no body worth reading; refuse big ones outright, and bound how
         // many requests are served at once (scrapes and probes are few and small).
         .layer(axum::extract::DefaultBodyLimit::max(1024))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            MAX_CONCURRENT_REQUESTS,
+        ))
         .with_state(Arc::new(Ops { registry, metrics }));
     let fut = async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());

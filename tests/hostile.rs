@@ -200,7 +200,10 @@ fn json(v: serde_json::Value) -> Vec<u8> {
 fn specific_hostile_inputs() {
     let p = pipeline();
     let s = common::schema();
-    let body = "Officials confirmed the plan on Monday after a long debate in the council chamber.";
+    // A different body per case, so no case is a content duplicate of another.
+    let body = |tag: &str| {
+        format!("Officials confirmed the plan on Monday after a long debate about {tag} in the chamber.")
+    };
 
     // Deeply nested JSON: refused before parsing, no stack overflow.
     let deep = format!(
@@ -227,7 +230,7 @@ fn specific_hostile_inputs() {
 
     // NUL bytes: escaped in JSON, removed from the text.
     let nul = json(
-        serde_json::json!({"title": "Nul\u{0}title", "url": "https://e.com/nul", "body": format!("{body}\u{0}")}),
+        serde_json::json!({"title": "Nul\u{0}title", "url": "https://e.com/nul", "body": format!("{}\u{0}", body("nul"))}),
     );
     let rec = published(&check(&p, &s, &nul));
     assert!(!rec["title"].as_str().unwrap().contains('\u{0}'));
@@ -235,7 +238,7 @@ fn specific_hostile_inputs() {
     // HTML with <script>: never in the output.
     let html = json(
         serde_json::json!({"title": "Script", "url": "https://e.com/s",
-        "body": format!("<p>{body}</p><script>document.write('<b>pwn</b>')</script>")}),
+        "body": format!("<p>{}</p><script>document.write('<b>pwn</b>')</script>", body("script"))}),
     );
     let rec = published(&check(&p, &s, &html));
     assert!(
@@ -249,13 +252,13 @@ fn specific_hostile_inputs() {
         "file:///etc/passwd",
         "data:text/html,hi",
     ] {
-        let m = json(serde_json::json!({"title": "t", "url": url, "body": body}));
+        let m = json(serde_json::json!({"title": "t", "url": url, "body": body(url)}));
         assert_eq!(reason(&check(&p, &s, &m)), Some("invalid_url"), "{url}");
     }
 
     // Right-to-left override removed; an IDN/homoglyph host stays in punycode.
     let rtl = json(
-        serde_json::json!({"title": "Pay\u{202e}lapyap", "url": "https://раураl.com/login", "body": body}),
+        serde_json::json!({"title": "Pay\u{202e}lapyap", "url": "https://раураl.com/login", "body": body("rtl")}),
     );
     let rec = published(&check(&p, &s, &rtl));
     assert!(!rec["title"].as_str().unwrap().contains('\u{202e}'));
@@ -276,7 +279,7 @@ fn specific_hostile_inputs() {
         serde_json::json!("99999-99-99"),
     ] {
         let m = json(
-            serde_json::json!({"title": "d", "url": "https://e.com/d", "body": body, "published_at": d}),
+            serde_json::json!({"title": "d", "url": format!("https://e.com/d/{d}"), "body": body(&d.to_string()), "published_at": d}),
         );
         assert!(published(&check(&p, &s, &m))["published_at"].is_null());
     }
