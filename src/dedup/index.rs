@@ -123,7 +123,7 @@ impl Candidates {
     }
 }
 
-/// The newest version of an article id in the window.
+/// What the window knows of an article id: its highest revision and latest modification.
 struct Latest {
     revision: u32,
     modified: u32,
@@ -305,13 +305,12 @@ impl Deduper {
         self.by_id.candidates(id_key(id), live, |seq| {
             let e = self.entry(seq);
             if e.id() == id && e.flags & HAS_URL != 0 {
-                let revision = u32::from(e.revision);
-                if latest.as_ref().is_none_or(|l| revision > l.revision) {
-                    latest = Some(Latest {
-                        revision,
-                        modified: e.modified,
-                    });
-                }
+                let l = latest.get_or_insert(Latest {
+                    revision: 0,
+                    modified: 0,
+                });
+                l.revision = l.revision.max(u32::from(e.revision));
+                l.modified = l.modified.max(e.modified);
             }
         });
         latest

@@ -291,8 +291,22 @@ mod tests {
     fn the_values_are_stable() {
         // Published in records and compared across versions: a change here needs a new SCHEME.
         let fp = text_fingerprint("seoul ap the bank of korea held its policy rate steady");
-        assert_eq!(hash_bytes(b"seoul"), 0x2a9e_0d6f_8e51_b0c8);
-        assert_eq!(fp.words, 11);
-        assert_eq!(format!("{:016x}", fp.simhash), "0");
+        assert_eq!(hash_bytes(b"seoul"), 0x35ae_0936_7802_9008);
+        assert_eq!((fp.words, fp.simhash), (11, 0x1621_2b25_d037_f804));
+        let near = fp.near.expect("words");
+        assert_eq!(
+            near.bands[0],
+            [584234887, 1722976023, 3343785504, 3739491322, 3932282263]
+        );
+        assert_eq!(near.bands[4][0], 413137075);
+        assert_eq!(
+            near.sketch,
+            [
+                13844087657381960209,
+                1009937166387645819,
+                1165603381782821665,
+                2337368766096510147
+            ]
+        );
     }
 }
