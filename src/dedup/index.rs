@@ -337,6 +337,14 @@ impl Deduper {
         if (fp.words as usize) < self.opts.min_words_for_near {
             return None;
         }
+        let mut touched = 0;
+        for (band, values) in near.bands.iter().enumerate() {
+            for &value in values {
+                touched ^= self.by_band.touch(band_key(band, value));
+            }
+            touched ^= self.by_band.touch(pair_key(band, near));
+        }
+        std::hint::black_box(touched);
         let mut rare = Candidates::default();
         let mut hot = Candidates::default();
         let mut key_seqs = [0u64; 2 * HOT_KEY];
@@ -412,12 +420,12 @@ impl Deduper {
                 let stored = values
                     .iter()
                     .filter(|&&v| v != u32::MAX)
-                    .any(|&v| self.by_band.insert_if(band_key(band, v), seq, &live, false));
+                    .any(|&v| self.by_band.insert(band_key(band, v), seq, &live));
                 if !stored {
                     // All common: pair the band's value with the next band's, which two
                     // copies share with probability J² and unrelated articles rarely.
                     let key = pair_key(band, &near);
-                    self.by_band.insert_if(key, seq, &live, false);
+                    self.by_band.insert(key, seq, &live);
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! stale value that aliases a newer lap costs a comparison, never a wrong answer.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 
 use super::minhash::mix64;
 
@@ -15,8 +16,9 @@ const WAYS: usize = 16;
 /// Average bucket fill the tables are sized for; with two choices a bucket of 16 overflows
 /// very rarely at this load.
 const LOAD: f64 = 0.8;
-/// Most values one key keeps in a lossy table; the oldest gives way to the newest, so a
-/// band key shared by many unrelated articles stays cheap to look up.
+/// Most values one key holds in a lossy table: a band key shared by many articles (it comes
+/// from boilerplate) stays cheap to look up, and the articles that chose it while it was
+/// still rare stay findable under it.
 pub(super) const MAX_PER_KEY: usize = 8;
 
 /// Which ring slots hold live entries, computed once per operation from the ring's head and
@@ -65,10 +67,15 @@ pub(super) enum Overflow {
     DropOldest,
 }
 
+/// One cache line of packed values.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Bucket([u32; WAYS]);
+
 #[derive(Debug)]
 pub(super) struct TagTable {
-    values: Vec<u32>,
-    buckets: u64,
+    buckets: Vec<Bucket>,
+    n_buckets: u64,
     slot_bits: u32,
     tag_bits: u32,
     policy: Overflow,
@@ -80,11 +87,10 @@ pub(super) struct TagTable {
 impl TagTable {
     /// A table for up to `keys` live values pointing into a ring of `2^slot_bits - 1` slots.
     pub(super) fn new(keys: usize, slot_bits: u32, policy: Overflow) -> Self {
-        let buckets = ((keys as f64 / (WAYS as f64 * LOAD)).ceil() as u64).max(2);
+        let n_buckets = ((keys as f64 / (WAYS as f64 * LOAD)).ceil() as u64).max(2);
         TagTable {
-            // Zeroed allocation: pages are committed as buckets are first written.
-            values: vec![0; buckets as usize * WAYS],
-            buckets,
+            buckets: vec![Bucket([0; WAYS]); n_buckets as usize],
+            n_buckets,
             slot_bits,
             tag_bits: 30 - slot_bits,
             policy,
@@ -94,19 +100,19 @@ impl TagTable {
     }
 
     pub(super) fn bytes(&self) -> usize {
-        self.values.len() * 4 + self.spilled_values * 8 + self.spilled.len() * 40
+        self.buckets.len() * size_of::<Bucket>() + self.spilled_values * 8 + self.spilled.len() * 40
     }
 
     fn place(&self, key: u64) -> (usize, usize, u32) {
         let h = mix64(key);
-        let range = |x: u64| ((x & 0xffff_ffff) * self.buckets >> 32) as usize;
+        let range = |x: u64| ((x & 0xffff_ffff) * self.n_buckets >> 32) as usize;
         let first = range(h);
         let mut second = range(h >> 32);
         if second == first {
-            second = (first + 1) % self.buckets as usize;
+            second = (first + 1) % self.n_buckets as usize;
         }
         let tag = (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.tag_bits)) as u32;
-        (first * WAYS, second * WAYS, tag)
+        (first, second, tag)
     }
 
     fn pack(&self, slot: u64, lap: u64, tag: u32) -> u32 {
@@ -125,11 +131,18 @@ impl TagTable {
         Some((seq, value >> (self.slot_bits + 2)))
     }
 
+    /// Reads the key's two buckets so that their cache misses overlap with those of other
+    /// keys touched before scanning any of them.
+    pub(super) fn touch(&self, key: u64) -> u32 {
+        let (first, second, _) = self.place(key);
+        self.buckets[first].0[0] ^ self.buckets[second].0[0]
+    }
+
     /// Calls `f` with the sequence number of every live value whose tag matches `key`.
     pub(super) fn candidates(&self, key: u64, live: &Liveness, mut f: impl FnMut(u64)) {
         let (first, second, tag) = self.place(key);
-        for start in [first, second] {
-            for &v in &self.values[start..start + WAYS] {
+        for b in [first, second] {
+            for &v in &self.buckets[b].0 {
                 if v >> (self.slot_bits + 2) == tag {
                     if let Some((seq, _)) = self.unpack(v, live) {
                         f(seq);
@@ -137,7 +150,10 @@ impl TagTable {
                 }
             }
         }
-        if let Some(spilled) = self.spilled.get(&key) {
+        if let Some(spilled) = (!self.spilled.is_empty())
+            .then(|| self.spilled.get(&key))
+            .flatten()
+        {
             for &v in spilled {
                 if let Some((seq, _)) = self.unpack(v, live) {
                     f(seq);
@@ -146,55 +162,50 @@ impl TagTable {
         }
     }
 
-    /// Adds the entry `seq` (already written to the ring) under `key`.
-    pub(super) fn insert(&mut self, key: u64, seq: u64, live: &Liveness) {
-        self.insert_if(key, seq, live, true);
-    }
-
-    /// As `insert`, but a lossy table refuses a hot key (one holding `MAX_PER_KEY` values)
-    /// unless `hot_ok`. Returns whether the value was stored.
-    pub(super) fn insert_if(&mut self, key: u64, seq: u64, live: &Liveness, hot_ok: bool) -> bool {
+    /// Adds the entry `seq` (already written to the ring) under `key`. A lossy table refuses
+    /// a hot key (one holding `MAX_PER_KEY` live values) and, when both buckets are full,
+    /// forgets their oldest value; an exact table keeps everything. Returns whether the value
+    /// was stored.
+    pub(super) fn insert(&mut self, key: u64, seq: u64, live: &Liveness) -> bool {
         let (first, second, tag) = self.place(key);
         let value = self.pack(seq % live.capacity, seq / live.capacity, tag);
+        let lossy = self.policy == Overflow::DropOldest;
         let mut free = [None, None];
         let mut used = [0usize; 2];
-        let mut oldest: Option<(u64, usize)> = None;
+        let mut oldest: Option<(u64, usize, usize)> = None;
         let mut same_key = 0;
-        let mut oldest_same_key: Option<(u64, usize)> = None;
-        for (b, start) in [first, second].into_iter().enumerate() {
-            for i in start..start + WAYS {
-                match self.unpack(self.values[i], live) {
+        for (i, b) in [first, second].into_iter().enumerate() {
+            for (way, &v) in self.buckets[b].0.iter().enumerate() {
+                match self.unpack(v, live) {
                     None => {
-                        free[b].get_or_insert(i);
+                        free[i].get_or_insert(way);
                     }
                     Some((s, t)) => {
-                        used[b] += 1;
-                        if oldest.is_none_or(|(o, _)| s < o) {
-                            oldest = Some((s, i));
-                        }
-                        if t == tag {
-                            same_key += 1;
-                            if oldest_same_key.is_none_or(|(o, _)| s < o) {
-                                oldest_same_key = Some((s, i));
-                            }
+                        used[i] += 1;
+                        same_key += usize::from(t == tag);
+                        if oldest.is_none_or(|(o, _, _)| s < o) {
+                            oldest = Some((s, b, way));
                         }
                     }
                 }
             }
         }
-        let lossy = self.policy == Overflow::DropOldest;
-        if lossy && same_key >= MAX_PER_KEY && !hot_ok {
+        if lossy && same_key >= MAX_PER_KEY {
             return false;
         }
-        let target = match (free, oldest_same_key) {
-            (_, Some((_, i))) if lossy && same_key >= MAX_PER_KEY => Some(i),
-            ([Some(a), Some(b)], _) => Some(if used[0] <= used[1] { a } else { b }),
-            ([Some(i), None] | [None, Some(i)], _) => Some(i),
-            ([None, None], _) if lossy => oldest.map(|(_, i)| i),
-            ([None, None], _) => None,
+        let target = match free {
+            [Some(a), Some(b)] => Some(if used[0] <= used[1] {
+                (first, a)
+            } else {
+                (second, b)
+            }),
+            [Some(a), None] => Some((first, a)),
+            [None, Some(b)] => Some((second, b)),
+            [None, None] if lossy => oldest.map(|(_, b, way)| (b, way)),
+            [None, None] => None,
         };
         match target {
-            Some(i) => self.values[i] = value,
+            Some((b, way)) => self.buckets[b].0[way] = value,
             None => self.spill(key, value, live),
         }
         true
@@ -274,16 +285,18 @@ mod tests {
     }
 
     #[test]
-    fn lossy_tables_keep_the_newest_values_of_a_hot_key() {
+    fn lossy_tables_refuse_hot_keys_and_keep_their_first_values() {
         let cap = 200u64;
         let mut t = TagTable::new(cap as usize, 8, Overflow::DropOldest);
-        for seq in 0..cap {
-            t.insert(42, seq, &Liveness::new(0, seq + 1, cap));
-        }
+        let stored: Vec<bool> = (0..cap)
+            .map(|seq| t.insert(42, seq, &Liveness::new(0, seq + 1, cap)))
+            .collect();
+        assert_eq!(stored.iter().filter(|s| **s).count(), MAX_PER_KEY);
         let found = collect(&t, 42, &Liveness::new(0, cap, cap));
-        assert_eq!(found, (cap - MAX_PER_KEY as u64..cap).collect::<Vec<_>>());
-        let live = Liveness::new(0, cap + 1, cap + 1);
-        assert!(!t.insert_if(42, cap, &live, false), "hot key refused");
-        assert!(t.insert_if(43, cap, &live, false));
+        assert_eq!(found, (0..MAX_PER_KEY as u64).collect::<Vec<_>>());
+        assert!(t.insert(43, cap - 1, &Liveness::new(0, cap, cap)));
+        // Once its values leave the ring, the key takes new ones.
+        let live = Liveness::new(MAX_PER_KEY as u64, cap, cap);
+        assert!(t.insert(42, cap - 1, &live));
     }
 }
