@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
 
-use super::eval_corpus::{generate, Category, Expected, Item, Rng};
+use super::eval_corpus::{generate, Category, Expected, Item};
+use super::eval_text::Rng;
 use super::minhash::{jaccard, shingle_set, NearFingerprint, BANDS, BAND_CHOICES, SKETCH_WORDS};
 use super::{fingerprint, ArticleFingerprint, DedupOptions, Deduper, DuplicateKind, Verdict};
 use crate::model::Article;

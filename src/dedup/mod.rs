@@ -15,6 +15,7 @@
 
 pub mod eval;
 mod eval_corpus;
+mod eval_text;
 mod index;
 pub mod minhash;
 pub mod record;

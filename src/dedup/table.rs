@@ -105,7 +105,7 @@ impl TagTable {
 
     fn place(&self, key: u64) -> (usize, usize, u32) {
         let h = mix64(key);
-        let range = |x: u64| ((x & 0xffff_ffff) * self.n_buckets >> 32) as usize;
+        let range = |x: u64| (((x & 0xffff_ffff) * self.n_buckets) >> 32) as usize;
         let first = range(h);
         let mut second = range(h >> 32);
         if second == first {
