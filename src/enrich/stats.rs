@@ -1,0 +1,249 @@
+//! Text statistics of the body: words (Unicode word segmentation, UAX #29), characters,
+//! paragraphs, sentences and reading time.
+//!
+//! Words are UAX #29 word segments that contain a letter or digit, exactly what
+//! `unicode_segmentation::UnicodeSegmentation::unicode_words` yields. Segment boundaries
+//! always fall at ASCII whitespace, so the body is cut there and each ASCII-only piece is
+//! counted by a direct implementation of the UAX #29 rules that can apply to ASCII
+//! (checked against the crate by a property test); other pieces go to the crate.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::model::Stats;
+
+/// Words per minute for `reading_time_seconds`: the average silent reading rate of adults
+/// for non-fiction English text (Brysbaert, 2019, a meta-analysis of 190 studies).
+pub const WORDS_PER_MINUTE: u64 = 238;
+
+pub fn compute(body: &str) -> Stats {
+    let words = count_words(body);
+    Stats {
+        words,
+        characters: body.chars().count() as u64,
+        paragraphs: body.split("\n\n").filter(|p| !p.trim().is_empty()).count() as u64,
+        sentences: count_sentences(body),
+        reading_time_seconds: (words * 60).div_ceil(WORDS_PER_MINUTE),
+    }
+}
+
+/// Number of UAX #29 words in `text`.
+pub fn count_words(text: &str) -> u64 {
+    text.split(|c: char| c.is_ascii_whitespace())
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            if piece.is_ascii() {
+                ascii_words(piece.as_bytes())
+            } else {
+                piece.unicode_words().count() as u64
+            }
+        })
+        .sum()
+}
+
+/// Word break property of an ASCII byte, as far as UAX #29 distinguishes them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wb {
+    Letter,
+    Digit,
+    /// MidLetter (`:`) — joins letters only.
+    MidLetter,
+    /// MidNumLet (`.`) and Single_Quote (`'`) — join letters or digits.
+    MidNumLet,
+    /// MidNum (`,` `;`) — joins digits only.
+    MidNum,
+    /// ExtendNumLet (`_`).
+    Extend,
+    Other,
+}
+
+fn wb(b: u8) -> Wb {
+    match b {
+        b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+        b'0'..=b'9' => Wb::Digit,
+        b':' => Wb::MidLetter,
+        b'.' | b'\'' => Wb::MidNumLet,
+        b',' | b';' => Wb::MidNum,
+        b'_' => Wb::Extend,
+        _ => Wb::Other,
+    }
+}
+
+/// Whether UAX #29 keeps `s[i - 1]` and `s[i]` in one segment (rules WB5–WB13b).
+fn joined(s: &[u8], i: usize) -> bool {
+    use Wb::*;
+    let (a, b) = (wb(s[i - 1]), wb(s[i]));
+    let next = s.get(i + 1).map(|&c| wb(c));
+    let before = if i >= 2 { Some(wb(s[i - 2])) } else { None };
+    match (a, b) {
+        (Letter | Digit, Letter | Digit) => true,
+        (Letter | Digit | Extend, Extend) | (Extend, Letter | Digit) => true,
+        (Letter, MidLetter | MidNumLet) => next == Some(Letter),
+        (MidLetter | MidNumLet, Letter) => before == Some(Letter),
+        (Digit, MidNum | MidNumLet) => next == Some(Digit),
+        (MidNum | MidNumLet, Digit) => before == Some(Digit),
+        _ => false,
+    }
+}
+
+/// Words in an ASCII piece without whitespace.
+fn ascii_words(s: &[u8]) -> u64 {
+    let mut count = 0;
+    let mut alnum = false;
+    for i in 0..s.len() {
+        if i > 0 && !joined(s, i) {
+            count += u64::from(alnum);
+            alnum = false;
+        }
+        alnum |= s[i].is_ascii_alphanumeric();
+    }
+    count + u64::from(alnum)
+}
+
+/// Abbreviations after which a full stop does not end a sentence (compared lower case).
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "capt",
+    "gov", "sen", "rep", "rev", "vs", "etc", "no", "nos", "inc", "ltd", "co", "corp", "jan",
+    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e",
+    "approx", "dept", "est", "fig", "hr", "hrs", "min", "mt", "ft", "vol", "pp", "art", "abs",
+    "bzw", "ca", "dr", "nr", "z.b", "mme", "mlle", "sr", "sra", "sres", "av", "pres", "sig",
+];
+
+/// Whether the terminator at `bytes[i]` ends a sentence. `i` indexes `.`, `!`, `?` or `…`'s
+/// last byte; the caller has checked that whitespace (or the end) follows.
+pub(crate) fn ends_sentence(text: &str, i: usize) -> bool {
+    let bytes = text.as_bytes();
+    if bytes[i] != b'.' {
+        return true;
+    }
+    // The word before the full stop.
+    let start = text[..i]
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '.'))
+        .map_or(0, |p| p + text[p..].chars().next().map_or(1, char::len_utf8));
+    let word = &text[start..i];
+    if word.is_empty() {
+        return true;
+    }
+    // Initials and dotted acronyms ("J.", "U.S.") rarely end a sentence in news copy.
+    if word.chars().count() == 1 && word.chars().all(char::is_uppercase) {
+        return false;
+    }
+    if word.contains('.') && word.split('.').all(|p| p.chars().count() <= 1) {
+        return false;
+    }
+    if word.len() <= 5 && ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)) {
+        return false;
+    }
+    // A number followed by a lower-case word ("3. juni", ordinals in German): not an end.
+    let next = text[i + 1..].trim_start().chars().next();
+    if word.bytes().all(|b| b.is_ascii_digit()) && next.is_some_and(char::is_lowercase) {
+        return false;
+    }
+    true
+}
+
+/// Sentences in the body: ends found by [`ends_sentence`] plus every paragraph whose last
+/// sentence has no terminator (headings, captions).
+pub fn count_sentences(body: &str) -> u64 {
+    let mut total = 0;
+    for para in body.split("\n\n") {
+        let para = para.trim();
+        if para.is_empty() {
+            continue;
+        }
+        let mut n = 0;
+        let mut open = false;
+        let bytes = para.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let term_len = match b {
+                b'.' | b'!' | b'?' => 1,
+                // …, 。, ！, ？ (full-width forms end sentences without a following space)
+                0xE2 if para[i..].starts_with('…') => 3,
+                0xE3 if para[i..].starts_with('。') => 3,
+                0xEF if para[i..].starts_with('！') || para[i..].starts_with('？') => 3,
+                _ => 0,
+            };
+            if term_len == 0 {
+                if !b.is_ascii_whitespace() && !b.is_ascii_punctuation() {
+                    open = true;
+                }
+                i += 1;
+                continue;
+            }
+            let last = i + term_len - 1;
+            // Closing quotes and brackets belong to the sentence they end.
+            let mut j = last + 1;
+            while j < bytes.len() {
+                let rest = &para[j..];
+                let c = rest.chars().next().unwrap_or(' ');
+                if matches!(c, '"' | '\'' | ')' | ']' | '”' | '’' | '»' | '.' | '!' | '?') {
+                    j += c.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            let wide = term_len == 3 && b != 0xE2;
+            let at_break = j >= bytes.len() || bytes[j].is_ascii_whitespace() || wide;
+            if open && at_break && ends_sentence(para, last) {
+                n += 1;
+                open = false;
+            }
+            i = j.max(i + 1);
+        }
+        total += n + u64::from(open);
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn counts_words_like_uax29() {
+        let text = "Kim You-geun said the 2.5% rise (in U.S. terms) wasn't “grave”. \
+                    Tokyo-Seoul ties: strained; 1,000,000 people_here.";
+        assert_eq!(
+            count_words(text),
+            text.unicode_words().count() as u64,
+            "{:?}",
+            text.unicode_words().collect::<Vec<_>>()
+        );
+        assert_eq!(count_words("Korea’s NSC"), 2);
+        assert_eq!(count_words(""), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn ascii_fast_path_matches_unicode_segmentation(
+            s in "[a-c0-2:.,;'_ \\-!\n]{0,40}"
+        ) {
+            prop_assert_eq!(count_words(&s), s.unicode_words().count() as u64);
+        }
+
+        #[test]
+        fn mixed_text_matches_unicode_segmentation(s in "[a-bé0-1.'’ \u{300}\u{a0}_-]{0,30}") {
+            prop_assert_eq!(count_words(&s), s.unicode_words().count() as u64);
+        }
+    }
+
+    #[test]
+    fn counts_sentences_with_abbreviations_and_headings() {
+        let body = "Mr. Kim met U.S. officials in Seoul. They talked for an hour! Why?\n\n\
+                    A heading without a stop\n\n\
+                    He said: “It is regrettable.” Then he left.";
+        assert_eq!(count_sentences(body), 6);
+        assert_eq!(count_sentences("東京で会談した。合意した。"), 2);
+        assert_eq!(count_sentences(""), 0);
+    }
+
+    #[test]
+    fn stats_of_a_small_body() {
+        let s = compute("One two three.\n\nFour five.");
+        assert_eq!((s.words, s.paragraphs, s.sentences), (5, 2, 2));
+        assert_eq!(s.characters, 26);
+        assert_eq!(s.reading_time_seconds, 2);
+    }
+}
