@@ -8,7 +8,8 @@
 //!   letters match either case ("US" is not "us", "Turkey" is not "turkey", "TURKEY" is);
 //! - short all-capital forms ("US", "WHO") are ignored in all-capital runs of text
 //!   ("LET US GO");
-//! - language: forms from a language's table only count in articles of that language;
+//! - language: forms from a language's table only count in articles of that language
+//!   (its capitalized forms also when the language is unknown);
 //! - inflection: a form written `Form*` may be followed by up to three letters.
 //!
 //! Leftmost-longest matching makes the longer phrase win: "New Mexico" (a blocker) over
@@ -41,6 +42,19 @@ struct Entry {
     inflects: bool,
     /// Short all-capital form, ignored inside all-capital text.
     acronym: bool,
+}
+
+impl Entry {
+    /// Forms of another language count only in articles of that language; when the
+    /// language is unknown, its capitalized forms (names) count but not its lower-case
+    /// adjectives, which can be ordinary words elsewhere.
+    fn applies(&self, lang: Option<&str>) -> bool {
+        match (self.lang.as_deref(), lang) {
+            (None, _) => true,
+            (Some(l), Some(article)) => l == article,
+            (Some(_), None) => self.form.chars().next().is_some_and(char::is_uppercase),
+        }
+    }
 }
 
 /// Collects forms from the data tables.
@@ -140,7 +154,7 @@ impl Gazetteer {
             }
             let found = &bytes[m.start()..m.end()];
             for e in &self.entries[m.pattern().as_usize()] {
-                if e.lang.as_deref().is_some_and(|l| Some(l) != lang) {
+                if !e.applies(lang) {
                     continue;
                 }
                 if !case_ok(e.form.as_bytes(), found) {

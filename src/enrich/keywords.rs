@@ -8,7 +8,10 @@
 //! context (how many different words surround it; function-like words have many) and
 //! spread over sentences. A phrase's score is the product of its words' scores divided by
 //! its frequency; lower is better. Phrases are n-grams inside a clause that neither start
-//! nor end with a stop word of the article's language or a number; near-duplicates
+//! nor end with a stop word of the article's language or a number; phrases of two or
+//! three words must occur twice unless they are names (a departure from YAKE, which
+//! otherwise ranks one-off headline fragments such as "Seoul weighs response" first);
+//! near-duplicates
 //! (normalized edit distance below 0.2, e.g. "South Korea" / "South Korean") keep the
 //! better-ranked one. Capitalization in the title is ignored: headlines are often title
 //! case.
@@ -26,6 +29,11 @@ const STOP_OTHER: &[(&str, &str)] = &[
     ("it", include_str!("../../data/stopwords/it.txt")),
     ("pt", include_str!("../../data/stopwords/pt.txt")),
     ("nl", include_str!("../../data/stopwords/nl.txt")),
+];
+
+/// Coordinating conjunctions, which join two phrases rather than make one.
+const CONJUNCTIONS: &[&str] = &[
+    "and", "or", "und", "oder", "et", "ou", "y", "o", "e", "ed", "en", "og", "och",
 ];
 
 /// Longest phrase, in words.
@@ -124,6 +132,8 @@ struct Term {
     tf_upper: u32,
     /// All-capital occurrences (acronyms).
     tf_acronym: u32,
+    /// Occurrences starting with a lower-case letter.
+    tf_lower: u32,
     sentences: Vec<u32>,
     stop: bool,
     numeric: bool,
@@ -135,13 +145,15 @@ struct Term {
 }
 
 /// Elided articles and prepositions split off before an apostrophe ("l'armée").
-const ELISIONS: &[&str] = &[
+pub(crate) const ELISIONS: &[&str] = &[
     "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "dell", "nell",
-    "all", "sull", "dall", "un", "quell", "nell",
+    "all", "sull", "dall", "un", "quell",
 ];
 
 /// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
-pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
+pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
+    // German capitalizes every noun: capitals say nothing about names there.
+    let capitals_mark_names = !matches!(lang, Some("de" | "lb"));
     if max == 0 {
         return Vec::new();
     }
@@ -179,6 +191,8 @@ pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
             t.tf_acronym += 1;
             // "US", "WHO": all-capital words are names, never stop words.
             t.stop = false;
+        } else if word.chars().next().is_some_and(char::is_lowercase) {
+            t.tf_lower += 1;
         } else if !initial && start >= title_end && word.chars().next().is_some_and(char::is_uppercase) {
             t.tf_upper += 1;
         }
@@ -226,8 +240,13 @@ pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
                         .map_or(text.len(), |k| j + d.len_utf8() + k);
                     let tail = &text[j + d.len_utf8()..tail_end];
                     if tail == "s" {
+                        // A possessive ends the phrase: "Korea's decision" is two ideas.
                         chars.next();
                         chars.next();
+                        push(start, end, initial, sentence, &mut tokens);
+                        initial = false;
+                        close(&mut tokens);
+                        end = usize::MAX;
                         break;
                     }
                     if ELISIONS.iter().any(|e| e.eq_ignore_ascii_case(head)) {
@@ -310,7 +329,16 @@ pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
         first: usize,
         last: usize,
         initial: bool,
+        /// Written as a name somewhere: every word capitalized (or an acronym), in the
+        /// body, not just because a sentence starts with it.
+        name: bool,
     }
+    let capitalized = |t: &Token| {
+        let w = &text[t.start..t.end];
+        let acronym = w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && !w.chars().any(char::is_lowercase);
+        acronym || (capitals_mark_names && w.chars().next().is_some_and(char::is_uppercase))
+    };
     let mut cands: HashMap<[u32; MAX_WORDS], Cand, Fx> = HashMap::default();
     for i in 0..tokens.len() {
         let t0 = &terms[tokens[i].term as usize];
@@ -325,14 +353,27 @@ pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
             }
             key[n] = tokens[k].term;
             let tk = &terms[tokens[k].term as usize];
+            if n > 0 && tk.stop && CONJUNCTIONS.contains(&&text[tokens[k].start..tokens[k].end]) {
+                // "Latvia and Lithuania" is a list, not a phrase.
+                break;
+            }
             if !(tk.stop || tk.numeric) {
+                let words = &tokens[i..=k];
+                let t0 = &terms[tokens[i].term as usize];
+                let name = tokens[i].start >= title_end
+                    && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0)
+                    && words
+                        .iter()
+                        .all(|t| terms[t.term as usize].stop || capitalized(t));
                 let c = cands.entry(key).or_insert(Cand {
                     tf: 0,
                     first: i,
                     last: k,
                     initial: tokens[i].initial || tokens[i].start < title_end,
+                    name: false,
                 });
                 c.tf += 1;
+                c.name |= name;
                 let here_initial = tokens[i].initial || tokens[i].start < title_end;
                 if c.initial && !here_initial {
                     c.first = i;
@@ -346,8 +387,11 @@ pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
         }
     }
 
+    // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
+    // response" from a headline is not a key phrase, "National Security Council" is.
     let mut ranked: Vec<(f64, &[u32; MAX_WORDS], &Cand)> = cands
         .iter()
+        .filter(|(_, c)| c.tf >= 2 || c.name)
         .map(|(key, c)| {
             let mut prod = 1.0;
             let mut sum = 0.0;
@@ -376,22 +420,45 @@ pub fn extract(text: &str, stop: &StopSet, max: usize) -> Vec<String> {
             .then_with(|| a.1.cmp(b.1))
     });
 
-    let mut out: Vec<String> = Vec::with_capacity(max);
-    let mut keys: Vec<String> = Vec::with_capacity(max);
+    // Take phrases best first. A phrase that repeats a kept one is dropped, except that a
+    // longer phrase containing a kept one ("National Security Council" after "Council")
+    // takes its place.
+    let mut out: Vec<(String, String)> = Vec::with_capacity(max);
+    let mut looked = 0;
     for (_, key, c) in ranked {
+        if out.len() == max || looked == max * 8 {
+            break;
+        }
+        looked += 1;
         let surface = &text[tokens[c.first].start..tokens[c.last].end];
         let phrase = clean_surface(surface, c.initial, &terms[key[0] as usize]);
         let folded = phrase.to_lowercase();
-        if keys.iter().any(|k| similarity(k, &folded) >= DEDUP_SIMILARITY) {
-            continue;
+        let mut replaced = false;
+        let mut duplicate = false;
+        for (kept, kept_folded) in out.iter_mut() {
+            match overlap(kept_folded, &folded) {
+                Overlap::Longer if !replaced => {
+                    *kept = phrase.clone();
+                    *kept_folded = folded.clone();
+                    replaced = true;
+                }
+                Overlap::None if similarity(kept_folded, &folded) < DEDUP_SIMILARITY => {}
+                _ => duplicate = true,
+            }
         }
-        keys.push(folded);
-        out.push(phrase);
-        if out.len() == max {
-            break;
+        if replaced {
+            // The longer phrase may now repeat another kept one.
+            let mut seen: Vec<String> = Vec::new();
+            out.retain(|(_, f)| {
+                let dup = seen.iter().any(|s| overlap(s, f) != Overlap::None);
+                seen.push(f.clone());
+                !dup
+            });
+        } else if !duplicate {
+            out.push((phrase, folded));
         }
     }
-    out
+    out.into_iter().map(|(p, _)| p).collect()
 }
 
 /// Marks the last token as followed by a delimiter.
@@ -444,17 +511,50 @@ fn median(sorted: &[u32]) -> f64 {
     }
 }
 
-/// The phrase as written, with a sentence-initial capital lowered when the word is not
-/// otherwise capitalized (not a name).
+/// The phrase as written, with a sentence-initial capital lowered when the word is also
+/// written in lower case elsewhere (not a name).
 fn clean_surface(surface: &str, initial: bool, first: &Term) -> String {
     let s: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
-    if initial && first.tf_upper == 0 && first.tf_acronym == 0 {
+    if initial && first.tf_lower > 0 && first.tf_upper == 0 && first.tf_acronym == 0 {
         let mut chars = s.chars();
         if let Some(c) = chars.next() {
             return c.to_lowercase().chain(chars).collect();
         }
     }
     s
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overlap {
+    None,
+    /// The new phrase contains every word of the kept one, and more.
+    Longer,
+    /// Otherwise the same words, or two words in common.
+    Same,
+}
+
+/// How a new phrase relates to a kept one, by words (split at spaces and hyphens), counting
+/// words that differ by a short ending ("korea", "korean") as equal.
+fn overlap(kept: &str, new: &str) -> Overlap {
+    let split = |s: &str| -> Vec<String> {
+        s.split(|c: char| c.is_whitespace() || c == '-')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let same = |x: &str, y: &str| {
+        let (s, l) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+        s == l || (s.chars().count() >= 4 && l.len() - s.len() <= 2 && l.starts_with(s))
+    };
+    let (k, n) = (split(kept), split(new));
+    let common = k.iter().filter(|w| n.iter().any(|x| same(w, x))).count();
+    if common == k.len() && n.len() > k.len() {
+        Overlap::Longer
+    } else if common == n.len() || common == k.len() || common >= 2 {
+        Overlap::Same
+    } else {
+        Overlap::None
+    }
 }
 
 /// 1 − normalized Levenshtein distance between two strings (by characters).
@@ -488,7 +588,7 @@ mod tests {
 
     fn keywords(text: &str, lang: Option<&str>) -> Vec<String> {
         let stop = StopWords::shipped();
-        extract(text, stop.for_language(lang), 8)
+        extract(text, stop.for_language(lang), lang, 8)
     }
 
     #[test]
@@ -539,6 +639,6 @@ mod tests {
     fn empty_input_and_zero_max() {
         assert!(keywords("", None).is_empty());
         let stop = StopWords::shipped();
-        assert!(extract("Some text here", stop.for_language(None), 0).is_empty());
+        assert!(extract("Some text here", stop.for_language(None), None, 0).is_empty());
     }
 }

@@ -143,8 +143,12 @@ impl Enricher {
         let countries = self.countries.collect(&hits);
         let definitions = orgs::find_definitions(&text, lang);
         let organizations = self.orgs.collect(&hits, &definitions, &text);
-        let keywords =
-            keywords::extract(&text, self.stopwords.for_language(lang), self.opts.max_keywords);
+        let keywords = keywords::extract(
+            &text,
+            self.stopwords.for_language(lang),
+            lang,
+            self.opts.max_keywords,
+        );
 
         let source_name = article
             .source_name

@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 
 use super::countries::data_lines;
 use super::gazetteer::{Builder, Hit, Target};
+use super::keywords::ELISIONS;
 use crate::model::Organization;
 
 const SHIPPED: &str = include_str!("../../data/organizations.tsv");
@@ -29,6 +30,10 @@ const CONNECTORS: &[&str] = &[
 
 /// Languages whose organization names capitalize only the first word.
 const SENTENCE_CASE_LANGS: &[&str] = &["fr", "es", "it", "pt"];
+
+/// Languages that write compounds as one word, whose acronyms take letters from inside a
+/// word ("Europäische Zentralbank (EZB)").
+const COMPOUND_LANGS: &[&str] = &["de", "nl"];
 
 /// Most words a long form may have beyond the acronym's letters (skipped connectors).
 const MAX_SKIPPED: usize = 4;
@@ -89,7 +94,7 @@ impl OrgTable {
 
     /// Definitions first found in the text, then gazetteer organizations, in order of
     /// first appearance; one entry per acronym or name.
-    pub fn collect(&self, hits: &[Hit], defs: &[Definition], _text: &str) -> Vec<Organization> {
+    pub fn collect(&self, hits: &[Hit], defs: &[Definition], text: &str) -> Vec<Organization> {
         let mut found: Vec<(usize, Organization)> = Vec::new();
         let known = |found: &[(usize, Organization)], name: &str, acronym: Option<&str>| {
             found.iter().any(|(_, o)| {
@@ -108,13 +113,27 @@ impl OrgTable {
                 ));
             }
         }
+        // A gazetteer organization named inside a definition, or by a defined acronym, is
+        // the defined one: "Banque centrale européenne (BCE)" then "la BCE" is one entry,
+        // not also the gazetteer's "European Central Bank".
+        let covered: Vec<u16> = hits
+            .iter()
+            .filter_map(|h| match h.target {
+                Target::Org(id)
+                    if defs.iter().any(|d| {
+                        (h.start >= d.start && h.end <= d.end) || text[h.start..h.end] == d.acronym
+                    }) =>
+                {
+                    Some(id)
+                }
+                _ => None,
+            })
+            .collect();
         for h in hits {
             let Target::Org(id) = h.target else {
                 continue;
             };
-            // A gazetteer name inside a definition ("Security Council" in "National
-            // Security Council (NSC)") is part of that definition.
-            if defs.iter().any(|d| h.start >= d.start && h.end <= d.end) {
+            if covered.contains(&id) {
                 continue;
             }
             let (name, acronym) = &self.orgs[usize::from(id)];
@@ -142,7 +161,10 @@ struct Word {
 
 /// Acronym definitions in `text`, in order, one per acronym.
 pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
-    let sentence_case = lang.is_some_and(|l| SENTENCE_CASE_LANGS.contains(&l));
+    let rules = Rules {
+        sentence_case: lang.is_some_and(|l| SENTENCE_CASE_LANGS.contains(&l)),
+        compounds: lang.is_some_and(|l| COMPOUND_LANGS.contains(&l)),
+    };
     let mut defs: Vec<Definition> = Vec::new();
     for (open, _) in text.match_indices('(') {
         let Some(close_rel) = text[open + 1..].find(')') else {
@@ -156,7 +178,7 @@ pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
         let def = if is_acronym(inner) {
             // "Long Form (ACRO)"
             let words = words_before(text, open, letters(inner).len() + MAX_SKIPPED);
-            long_form(text, &words, &letters(inner), sentence_case, false).map(|first| {
+            long_form(text, &words, &letters(inner), rules, false).map(|first| {
                 let start = words[first].start;
                 Definition {
                     name: text[start..words[words.len() - 1].end].to_owned(),
@@ -176,7 +198,7 @@ pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
             }
             let inner_start = open + 1 + (text[open + 1..close].len() - text[open + 1..close].trim_start().len());
             let words = words_in(text, inner_start, inner_start + inner.len());
-            long_form(text, &words, &letters(acronym), sentence_case, true).map(|_| Definition {
+            long_form(text, &words, &letters(acronym), rules, true).map(|_| Definition {
                 name: inner.to_owned(),
                 acronym: acronym.to_owned(),
                 start: acro.start,
@@ -242,11 +264,27 @@ fn words_before(text: &str, at: usize, max: usize) -> Vec<Word> {
         if start == end {
             break;
         }
-        words.push(Word { start, end });
+        words.push(Word {
+            start: after_elision(text, start, end),
+            end,
+        });
         end = start;
     }
     words.reverse();
     words
+}
+
+/// Start of a word without an elided article ("l'Organisation" → "Organisation").
+fn after_elision(text: &str, start: usize, end: usize) -> usize {
+    let word = &text[start..end];
+    for apostrophe in ['\'', '’'] {
+        if let Some(p) = word.find(apostrophe) {
+            if ELISIONS.iter().any(|e| e.eq_ignore_ascii_case(&word[..p])) {
+                return start + p + apostrophe.len_utf8();
+            }
+        }
+    }
+    start
 }
 
 /// The words between byte offsets `start` and `end`.
@@ -271,32 +309,28 @@ fn words_in(text: &str, start: usize, end: usize) -> Vec<Word> {
     words
 }
 
+/// Language rules for long forms.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    /// Content words after the first may be lower case.
+    sentence_case: bool,
+    /// A word may give further letters from inside it (compounds).
+    compounds: bool,
+}
+
 /// Index of the first word of the shortest long form ending at the last word that spells
 /// `acro`; with `whole`, the long form must use every word.
-fn long_form(
-    text: &str,
-    words: &[Word],
-    acro: &[char],
-    sentence_case: bool,
-    whole: bool,
-) -> Option<usize> {
+fn long_form(text: &str, words: &[Word], acro: &[char], rules: Rules, whole: bool) -> Option<usize> {
     let words: Vec<&str> = words.iter().map(|w| &text[w.start..w.end]).collect();
     let words: Vec<&str> = words
         .iter()
         .map(|w| w.strip_suffix("'s").or(w.strip_suffix("’s")).unwrap_or(w))
         .collect();
-    search(&words, acro, acro.len(), words.len(), sentence_case, whole)
+    search(&words, acro, acro.len(), words.len(), rules, whole)
 }
 
 /// Letters `acro[..i]` remain to be spelled by `words[..j]`; returns the first word used.
-fn search(
-    words: &[&str],
-    acro: &[char],
-    i: usize,
-    j: usize,
-    sentence_case: bool,
-    whole: bool,
-) -> Option<usize> {
+fn search(words: &[&str], acro: &[char], i: usize, j: usize, rules: Rules, whole: bool) -> Option<usize> {
     if i == 0 {
         return (!whole || j == 0).then_some(j);
     }
@@ -311,27 +345,46 @@ fn search(
     // The word right before the parenthesis must give a letter; connectors may be skipped
     // inside the long form.
     if connector && !last_word {
-        if let Some(k) = search(words, acro, i, j - 1, sentence_case, whole) {
+        if let Some(k) = search(words, acro, i, j - 1, rules, whole) {
             return Some(k);
         }
     }
-    if !connector && !capitalized && !sentence_case {
+    if !connector && !capitalized && !rules.sentence_case {
         return None;
     }
+    let mut options: Vec<usize> = Vec::new();
     let initials = initials(word);
     for c in (1..=initials.len().min(i)).rev() {
         if acro[i - c..i] == initials[..c] {
-            if let Some(k) = search(words, acro, i - c, j - 1, sentence_case, whole) {
-                // The long form starts with a capitalized content word.
-                let starts_here = k == j - 1;
-                if starts_here && (connector || !capitalized) {
-                    continue;
-                }
-                return Some(k);
+            options.push(c);
+        }
+    }
+    if rules.compounds && !connector {
+        // Initial, then up to two letters found in order later in the word.
+        let upper: Vec<char> = word.chars().flat_map(char::to_uppercase).collect();
+        for c in (2..=3.min(i)).rev() {
+            let want = &acro[i - c..i];
+            if upper.first() == Some(&want[0]) && in_order(&upper[1..], &want[1..]) {
+                options.push(c);
             }
         }
     }
+    for c in options {
+        if let Some(k) = search(words, acro, i - c, j - 1, rules, whole) {
+            // The long form starts with a capitalized content word.
+            if k == j - 1 && (connector || !capitalized) {
+                continue;
+            }
+            return Some(k);
+        }
+    }
     None
+}
+
+/// Whether `letters` occur in `word` in this order.
+fn in_order(word: &[char], letters: &[char]) -> bool {
+    let mut it = word.iter();
+    letters.iter().all(|l| it.any(|c| c == l))
 }
 
 /// A word's initials, upper-cased: its first letter, and the first letter after each
@@ -391,6 +444,11 @@ mod tests {
             [pair("Organisation mondiale de la santé", "OMS")]
         );
         assert!(defs("selon l'Organisation mondiale de la santé (OMS)", Some("en")).is_empty());
+        assert_eq!(
+            defs("Die Europäische Zentralbank (EZB) und das Bundesamt für Verfassungsschutz (BfV)", Some("de")),
+            [pair("Europäische Zentralbank", "EZB"), pair("Bundesamt für Verfassungsschutz", "BfV")]
+        );
+        assert!(defs("Die Europäische Zentralbank (EZB)", Some("en")).is_empty());
     }
 
     #[test]
