@@ -42,7 +42,9 @@ impl CountryTable {
             countries: Vec::new(),
         };
         let mut index: HashMap<String, u16> = HashMap::new();
-        for (lang, text) in std::iter::once((None, EN)).chain(OTHER.iter().map(|(l, t)| (Some(*l), *t))) {
+        for (lang, text) in
+            std::iter::once((None, EN)).chain(OTHER.iter().map(|(l, t)| (Some(*l), *t)))
+        {
             let file = lang.unwrap_or("en");
             for (n, line) in data_lines(text) {
                 table
@@ -85,7 +87,8 @@ impl CountryTable {
                     .filter(|n| !n.is_empty())
                     .unwrap_or(country.long_name);
                 let id = u16::try_from(self.countries.len())?;
-                self.countries.push((country.alpha2.to_owned(), name.to_owned()));
+                self.countries
+                    .push((country.alpha2.to_owned(), name.to_owned()));
                 index.insert(code.to_owned(), id);
                 id
             }
@@ -164,32 +167,53 @@ mod tests {
         let mut b = Builder::default();
         let table = CountryTable::load(&mut b).unwrap();
         assert!(table.countries.len() > 190);
-        assert!(table.countries.iter().any(|(c, n)| c == "KR" && n == "South Korea"));
+        assert!(table
+            .countries
+            .iter()
+            .any(|(c, n)| c == "KR" && n == "South Korea"));
     }
 
     #[test]
     fn short_forms_demonyms_and_capitals() {
         assert_eq!(
-            find("South Korea and the U.S. met in Seoul; South Korean and US officials.", None),
+            find(
+                "South Korea and the U.S. met in Seoul; South Korean and US officials.",
+                None
+            ),
             vec![("KR".into(), 3), ("US".into(), 2)]
         );
-        assert_eq!(codes("Britain, the UK and Japanese and Pyongyang", None), ["GB", "JP", "KP"]);
+        assert_eq!(
+            codes("Britain, the UK and Japanese and Pyongyang", None),
+            ["GB", "JP", "KP"]
+        );
         assert_eq!(codes("Tokyo-Seoul ties", None), ["JP", "KR"]);
     }
 
     #[test]
     fn ambiguous_words() {
         assert!(codes("They roast turkey and talk to us.", None).is_empty());
-        assert_eq!(codes("Atlanta, Georgia, and New Mexico", None), Vec::<String>::new());
+        assert_eq!(
+            codes("Atlanta, Georgia, and New Mexico", None),
+            Vec::<String>::new()
+        );
         assert_eq!(codes("Georgia's president spoke in Tbilisi", None), ["GE"]);
         assert_eq!(codes("Michael Jordan played in Chicago", None), ["US"]);
-        assert_eq!(codes("Latin America and South American trade", None), Vec::<String>::new());
+        assert_eq!(
+            codes("Latin America and South American trade", None),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn other_languages_only_in_their_articles() {
-        assert_eq!(codes("le gouvernement français et l'Allemagne", Some("fr")), ["DE", "FR"]);
-        assert_eq!(codes("le gouvernement français", Some("en")), Vec::<String>::new());
+        assert_eq!(
+            codes("le gouvernement français et l'Allemagne", Some("fr")),
+            ["DE", "FR"]
+        );
+        assert_eq!(
+            codes("le gouvernement français", Some("en")),
+            Vec::<String>::new()
+        );
         assert_eq!(codes("die russischen Truppen", Some("de")), ["RU"]);
     }
 }

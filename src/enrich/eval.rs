@@ -73,7 +73,8 @@ impl EvalCase {
             .collect()
     }
 
-    fn article(&self) -> Article {
+    /// The case as a normalized article without URL or hints.
+    pub fn article(&self) -> Article {
         Article {
             format: InputFormat::Text,
             id: self.id.clone(),
@@ -178,7 +179,11 @@ pub fn parse_set(text: &str) -> anyhow::Result<Vec<EvalCase>> {
             continue;
         }
         let Some((key, value)) = line.split_once(':') else {
-            bail!("line {}: expected `key: value` in the header of {}", n + 1, case.id);
+            bail!(
+                "line {}: expected `key: value` in the header of {}",
+                n + 1,
+                case.id
+            );
         };
         let value = value.trim();
         let list = |sep: char| {
@@ -199,7 +204,8 @@ pub fn parse_set(text: &str) -> anyhow::Result<Vec<EvalCase>> {
                     let Some((name, acro)) = item.rsplit_once('=') else {
                         bail!("line {}: acronym {item:?} is not `Long Form = ACRO`", n + 1);
                     };
-                    case.acronyms.push((name.trim().to_owned(), acro.trim().to_owned()));
+                    case.acronyms
+                        .push((name.trim().to_owned(), acro.trim().to_owned()));
                 }
             }
             other => bail!("line {}: unknown key {other:?}", n + 1),
@@ -303,9 +309,7 @@ impl fmt::Display for EvalReport {
             (
                 "countries",
                 self.countries,
-                format!(
-                    "P >= {TARGET_COUNTRY_PRECISION:.2}, R >= {TARGET_COUNTRY_RECALL:.2}"
-                ),
+                format!("P >= {TARGET_COUNTRY_PRECISION:.2}, R >= {TARGET_COUNTRY_RECALL:.2}"),
                 Some(
                     self.countries.precision() >= TARGET_COUNTRY_PRECISION
                         && self.countries.recall() >= TARGET_COUNTRY_RECALL,
@@ -317,7 +321,12 @@ impl fmt::Display for EvalReport {
                 format!("P >= {TARGET_ACRONYM_PRECISION:.2}"),
                 Some(self.acronyms.precision() >= TARGET_ACRONYM_PRECISION),
             ),
-            ("organizations (all)", self.organizations, String::new(), None),
+            (
+                "organizations (all)",
+                self.organizations,
+                String::new(),
+                None,
+            ),
         ];
         for (name, c, target, met) in rows {
             writeln!(
@@ -368,13 +377,19 @@ pub fn run_eval(enricher: &Enricher, cases: &[EvalCase]) -> EvalReport {
             r.language_short_unsure += u32::from(got_lang.is_none());
         }
 
-        let got: Vec<&str> = e.entities.countries.iter().map(|c| c.code.as_str()).collect();
+        let got: Vec<&str> = e
+            .entities
+            .countries
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect();
         for code in &got {
             if case.countries.iter().any(|c| c == code) {
                 r.countries.true_positives += 1;
             } else {
                 r.countries.false_positives += 1;
-                r.misses.push(format!("{}: country {code} not expected", case.id));
+                r.misses
+                    .push(format!("{}: country {code} not expected", case.id));
             }
         }
         for code in &case.countries {
@@ -418,22 +433,26 @@ pub fn run_eval(enricher: &Enricher, cases: &[EvalCase]) -> EvalReport {
             .collect();
         let matches = |o: &crate::model::Organization, (name, acro): &(String, Option<String>)| {
             o.name.to_lowercase() == *name
-                || o.acronym.as_deref().is_some_and(|a| {
-                    a.to_lowercase() == *name || acro.as_deref() == Some(a)
-                })
+                || o.acronym
+                    .as_deref()
+                    .is_some_and(|a| a.to_lowercase() == *name || acro.as_deref() == Some(a))
         };
         for o in &e.entities.organizations {
             if expected.iter().any(|x| matches(o, x)) {
                 r.organizations.true_positives += 1;
             } else {
                 r.organizations.false_positives += 1;
-                r.misses.push(format!("{}: organization {:?} not expected", case.id, o.name));
+                r.misses.push(format!(
+                    "{}: organization {:?} not expected",
+                    case.id, o.name
+                ));
             }
         }
         for x in &expected {
             if !e.entities.organizations.iter().any(|o| matches(o, x)) {
                 r.organizations.false_negatives += 1;
-                r.misses.push(format!("{}: organization {:?} missed", case.id, x.0));
+                r.misses
+                    .push(format!("{}: organization {:?} missed", case.id, x.0));
             }
         }
     }
@@ -452,7 +471,10 @@ mod tests {
         let cases = parse_set(set).unwrap();
         assert_eq!(cases.len(), 2);
         assert_eq!(cases[0].countries, ["KR", "JP"]);
-        assert_eq!(cases[0].acronyms, [("National Security Council".into(), "NSC".into())]);
+        assert_eq!(
+            cases[0].acronyms,
+            [("National Security Council".into(), "NSC".into())]
+        );
         assert_eq!(cases[0].orgs, ["UN", "NATO"]);
         assert_eq!(cases[0].body, "First line continued.\n\nSecond.");
         assert_eq!(cases[1].body, "Text.");

@@ -290,10 +290,20 @@ mod tests {
     fn case_and_boundaries() {
         use Target::*;
         assert_eq!(
-            targets("The US told us. Americans ate turkey in Turkey; USB isn't.", None),
-            vec![(Country(0), "US"), (Country(0), "Americans"), (Country(1), "Turkey")]
+            targets(
+                "The US told us. Americans ate turkey in Turkey; USB isn't.",
+                None
+            ),
+            vec![
+                (Country(0), "US"),
+                (Country(0), "Americans"),
+                (Country(1), "Turkey")
+            ]
         );
-        assert_eq!(targets("TURKEY AND THE US", None)[0], (Country(1), "TURKEY"));
+        assert_eq!(
+            targets("TURKEY AND THE US", None)[0],
+            (Country(1), "TURKEY")
+        );
         assert_eq!(targets("LET US GO NOW", None), vec![]);
         assert_eq!(targets("US-Turkey talks", None).len(), 2);
     }
@@ -301,16 +311,16 @@ mod tests {
     #[test]
     fn blockers_weak_forms_and_languages() {
         use Target::*;
-        assert_eq!(targets("In New Mexico and Mexico", None), vec![
-            (Block, "New Mexico"),
-            (Country(3), "Mexico")
-        ]);
+        assert_eq!(
+            targets("In New Mexico and Mexico", None),
+            vec![(Block, "New Mexico"), (Country(3), "Mexico")]
+        );
         let hits = gazetteer().find("Georgia", None);
         assert!(hits[0].weak);
-        assert_eq!(targets("die deutschen Behörden", Some("de")), vec![(
-            Country(4),
-            "deutschen"
-        )]);
+        assert_eq!(
+            targets("die deutschen Behörden", Some("de")),
+            vec![(Country(4), "deutschen")]
+        );
         assert_eq!(targets("die deutschen Behörden", Some("en")), vec![]);
         assert_eq!(targets("WHO said; who knows", None), vec![(Org(0), "WHO")]);
     }

@@ -48,9 +48,14 @@ pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
             let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
+            buf[..rest.len()].copy_from_slice(rest);
             self.add(u64::from_le_bytes(buf));
         }
     }
@@ -116,13 +121,18 @@ impl StopWords {
 
 #[derive(Debug, Clone, Copy)]
 struct Token {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
     term: u32,
+    sentence: u32,
     /// First token of a sentence (its capital says nothing).
     initial: bool,
     /// A delimiter (punctuation, sentence end) follows: phrases stop here.
     closes: bool,
+    /// Written like a name: an acronym, or capitalized where capitals mark names.
+    caps: bool,
+    /// Part of the title.
+    title: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -134,7 +144,6 @@ struct Term {
     tf_acronym: u32,
     /// Occurrences starting with a lower-case letter.
     tf_lower: u32,
-    sentences: Vec<u32>,
     stop: bool,
     numeric: bool,
     left_total: u32,
@@ -150,162 +159,244 @@ pub(crate) const ELISIONS: &[&str] = &[
     "all", "sull", "dall", "un", "quell",
 ];
 
-/// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
-pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
-    // German capitalizes every noun: capitals say nothing about names there.
-    let capitals_mark_names = !matches!(lang, Some("de" | "lb"));
-    if max == 0 {
-        return Vec::new();
-    }
-    let title_end = text.find("\n\n").unwrap_or(text.len());
-    let mut ids: HashMap<Box<str>, u32, Fx> = HashMap::default();
-    let mut terms: Vec<Term> = Vec::new();
-    let mut tokens: Vec<Token> = Vec::new();
-    let mut lower = String::new();
+/// Splits the text into tokens and gathers per-term counts.
+struct Tokenizer<'a> {
+    text: &'a str,
+    stop: &'a StopSet,
+    capitals_mark_names: bool,
+    title_end: usize,
+    /// Term id by hash of the lower-cased word (64-bit FxHash; a collision among the few
+    /// thousand words of one article is vanishingly unlikely and would only merge two
+    /// terms' counts).
+    ids: HashMap<u64, u32, Fx>,
+    terms: Vec<Term>,
+    tokens: Vec<Token>,
+    lower: String,
+    sentence: u32,
+    initial: bool,
+}
 
-    let mut sentence = 0u32;
-    let mut initial = true;
-    let mut push = |start: usize, end: usize, initial: bool, sentence: u32, tokens: &mut Vec<Token>| {
-        let word = &text[start..end];
-        lower.clear();
-        lower.extend(word.chars().flat_map(char::to_lowercase));
-        let id = match ids.get(lower.as_str()) {
+impl<'a> Tokenizer<'a> {
+    fn push(&mut self, start: usize, end: usize) {
+        let word = &self.text[start..end];
+        self.lower.clear();
+        if word.is_ascii() {
+            self.lower.push_str(word);
+            self.lower.make_ascii_lowercase();
+        } else {
+            self.lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        let mut h = FxHasher::default();
+        h.write(self.lower.as_bytes());
+        let key = h.finish();
+        let id = match self.ids.get(&key) {
             Some(id) => *id,
             None => {
-                let id = terms.len() as u32;
-                ids.insert(lower.as_str().into(), id);
-                let numeric = word.chars().all(|c| !c.is_alphabetic());
-                terms.push(Term {
-                    stop: stop.contains(lower.as_str()) || word.chars().count() < 2,
-                    numeric,
+                let id = self.terms.len() as u32;
+                self.ids.insert(key, id);
+                self.terms.push(Term {
+                    stop: self.stop.contains(self.lower.as_str()) || word.chars().nth(1).is_none(),
+                    numeric: !word.chars().any(char::is_alphabetic),
                     ..Term::default()
                 });
                 id
             }
         };
-        let t = &mut terms[id as usize];
+        let first = word.chars().next().unwrap_or(' ');
+        let acronym = if word.is_ascii() {
+            let b = word.as_bytes();
+            b.iter()
+                .filter(|c| c.is_ascii_alphabetic())
+                .nth(1)
+                .is_some()
+                && !b.iter().any(u8::is_ascii_lowercase)
+        } else {
+            word.chars().filter(|c| c.is_alphabetic()).nth(1).is_some()
+                && !word.chars().any(char::is_lowercase)
+        };
+        let title = start < self.title_end;
+        let t = &mut self.terms[id as usize];
         t.tf += 1;
-        let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-        let acronym = letters >= 2 && !word.chars().any(char::is_lowercase);
         if acronym {
             t.tf_acronym += 1;
             // "US", "WHO": all-capital words are names, never stop words.
             t.stop = false;
-        } else if word.chars().next().is_some_and(char::is_lowercase) {
+        } else if first.is_lowercase() {
             t.tf_lower += 1;
-        } else if !initial && start >= title_end && word.chars().next().is_some_and(char::is_uppercase) {
+        } else if !self.initial && !title && first.is_uppercase() {
             t.tf_upper += 1;
         }
-        if t.sentences.last() != Some(&sentence) {
-            t.sentences.push(sentence);
-        }
-        tokens.push(Token {
-            start,
-            end,
+        self.tokens.push(Token {
+            start: start as u32,
+            end: end as u32,
             term: id,
-            initial,
+            sentence: self.sentence,
+            initial: self.initial,
             closes: false,
+            caps: acronym || (self.capitals_mark_names && first.is_uppercase()),
+            title,
         });
-    };
+        self.initial = false;
+    }
 
-    // Tokenize: words are letters and digits, joined by inner hyphens, apostrophes and
-    // (between digits) dots and commas.
-    let bytes = text.as_bytes();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c.is_alphanumeric() {
-            let start = i;
-            let mut end = i + c.len_utf8();
-            while let Some(&(j, d)) = chars.peek() {
-                if d.is_alphanumeric() {
-                    end = j + d.len_utf8();
-                    chars.next();
-                    continue;
-                }
-                let prev = text[..j].chars().next_back().unwrap_or(' ');
-                let next = text[j + d.len_utf8()..].chars().next().unwrap_or(' ');
-                let joins = match d {
-                    '-' | '\'' | '’' => prev.is_alphanumeric() && next.is_alphanumeric(),
-                    '.' | ',' => prev.is_ascii_digit() && next.is_ascii_digit(),
-                    _ => false,
-                };
-                if !joins {
-                    break;
-                }
-                if d != '-' && d != '.' && d != ',' {
-                    // Apostrophe: possessive "'s" is dropped, elided articles split off.
-                    let head = &text[start..j];
-                    let tail_end = text[j + d.len_utf8()..]
-                        .find(|x: char| !x.is_alphanumeric())
-                        .map_or(text.len(), |k| j + d.len_utf8() + k);
-                    let tail = &text[j + d.len_utf8()..tail_end];
-                    if tail == "s" {
-                        // A possessive ends the phrase: "Korea's decision" is two ideas.
-                        chars.next();
-                        chars.next();
-                        push(start, end, initial, sentence, &mut tokens);
-                        initial = false;
-                        close(&mut tokens);
-                        end = usize::MAX;
-                        break;
-                    }
-                    if ELISIONS.iter().any(|e| e.eq_ignore_ascii_case(head)) {
-                        push(start, j, initial, sentence, &mut tokens);
-                        initial = false;
-                        chars.next();
-                        let tstart = j + d.len_utf8();
-                        let mut tend = tstart;
-                        while let Some(&(k, x)) = chars.peek() {
-                            if x.is_alphanumeric() {
-                                tend = k + x.len_utf8();
-                                chars.next();
-                            } else {
-                                break;
-                            }
-                        }
-                        push(tstart, tend, false, sentence, &mut tokens);
-                        end = usize::MAX;
-                        break;
-                    }
-                }
-                chars.next();
-                end = j + d.len_utf8();
-            }
-            if end != usize::MAX {
-                push(start, end, initial, sentence, &mut tokens);
-                initial = false;
-            }
-            continue;
-        }
-        if c.is_whitespace() {
-            if c == '\n' && bytes.get(i + 1) == Some(&b'\n') {
-                close(&mut tokens);
-                if !initial {
-                    sentence += 1;
-                }
-                initial = true;
-            }
-            continue;
-        }
-        // Punctuation and symbols delimit phrases; some also end sentences.
-        close(&mut tokens);
-        if matches!(c, '.' | '!' | '?' | '…' | '。' | '！' | '？') && !initial {
-            let after = text[i + c.len_utf8()..].chars().next();
-            let at_break = after.is_none_or(|a| a.is_whitespace() || "\"'”’»)".contains(a));
-            if at_break && ends_sentence(text, i + c.len_utf8() - 1) {
-                sentence += 1;
-                initial = true;
-            }
+    fn close(&mut self) {
+        if let Some(t) = self.tokens.last_mut() {
+            t.closes = true;
         }
     }
-    close(&mut tokens);
+
+    fn end_sentence(&mut self) {
+        self.close();
+        if !self.initial {
+            self.sentence += 1;
+        }
+        self.initial = true;
+    }
+
+    /// Words are letters and digits, joined by inner hyphens, apostrophes and (between
+    /// digits) dots and commas. A possessive "'s" is dropped and ends the phrase; an
+    /// elided article ("l'", "dell'") becomes its own (stop) word.
+    fn run(&mut self) {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (c, len) = char_at(text, i);
+            if c.is_alphanumeric() {
+                i = self.word(i);
+                continue;
+            }
+            if c.is_whitespace() {
+                if c == '\n' && bytes.get(i + 1) == Some(&b'\n') {
+                    self.end_sentence();
+                }
+                i += len;
+                continue;
+            }
+            // Punctuation and symbols delimit phrases; some also end sentences.
+            self.close();
+            if matches!(c, '.' | '!' | '?' | '…' | '。' | '！' | '？') && !self.initial {
+                let after = text[i + len..].chars().next();
+                let at_break = after.is_none_or(|a| a.is_whitespace() || "\"'”’»)".contains(a));
+                if at_break && ends_sentence(text, i + len - 1) {
+                    self.end_sentence();
+                }
+            }
+            i += len;
+        }
+        self.close();
+    }
+
+    /// Reads the word starting at `start` and pushes its token(s); returns where the
+    /// next scan starts.
+    fn word(&mut self, start: usize) -> usize {
+        let text = self.text;
+        let (mut prev, len) = char_at(text, start);
+        let mut end = start + len;
+        while end < text.len() {
+            let (d, dlen) = char_at(text, end);
+            if d.is_alphanumeric() {
+                end += dlen;
+                prev = d;
+                continue;
+            }
+            let after = end + dlen;
+            let next = if after < text.len() {
+                char_at(text, after).0
+            } else {
+                ' '
+            };
+            let joins = match d {
+                '-' | '\'' | '’' => prev.is_alphanumeric() && next.is_alphanumeric(),
+                '.' | ',' => prev.is_ascii_digit() && next.is_ascii_digit(),
+                _ => false,
+            };
+            if !joins {
+                break;
+            }
+            if d == '\'' || d == '’' {
+                let tail_end = text[after..]
+                    .find(|x: char| !x.is_alphanumeric())
+                    .map_or(text.len(), |k| after + k);
+                if &text[after..tail_end] == "s" {
+                    self.push(start, end);
+                    self.close();
+                    return tail_end;
+                }
+                if ELISIONS
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(&text[start..end]))
+                {
+                    self.push(start, end);
+                    // The rest is read as a word of its own.
+                    return after;
+                }
+            }
+            end = after;
+            prev = d;
+        }
+        self.push(start, end);
+        end
+    }
+}
+
+/// The character at byte `i` and its length.
+#[inline]
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        (char::from(b), 1)
+    } else {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        (c, c.len_utf8())
+    }
+}
+
+/// A candidate phrase: frequency and the occurrence shown.
+struct Cand {
+    tf: u32,
+    first: u32,
+    last: u32,
+    /// The shown occurrence starts a sentence or lies in the title.
+    initial: bool,
+    /// Written as a name somewhere: every word capitalized (or an acronym), in the body,
+    /// not just because a sentence starts with it.
+    name: bool,
+}
+
+/// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
+pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
+    // Term ids must fit in ID_BITS; callers pass at most a few tens of kilobytes.
+    if max == 0 || text.len() >= 1 << ID_BITS {
+        return Vec::new();
+    }
+    let mut tk = Tokenizer {
+        text,
+        stop,
+        // German capitalizes every noun: capitals say nothing about names there.
+        capitals_mark_names: !matches!(lang, Some("de" | "lb")),
+        title_end: text.find("\n\n").unwrap_or(text.len()),
+        ids: HashMap::with_capacity_and_hasher(text.len() / 8, Fx::default()),
+        terms: Vec::with_capacity(text.len() / 8),
+        tokens: Vec::with_capacity(text.len() / 5),
+        lower: String::new(),
+        sentence: 0,
+        initial: true,
+    };
+    tk.run();
+    let Tokenizer {
+        mut terms,
+        tokens,
+        sentence,
+        ..
+    } = tk;
     if tokens.is_empty() {
         return Vec::new();
     }
-    let n_sentences = f64::from(sentence + 1);
 
     // Context: distinct and total neighbours on each side within a clause.
-    let mut pairs: HashMap<(u32, u32), u32, Fx> = HashMap::default();
+    let mut pairs: HashMap<u64, u32, Fx> =
+        HashMap::with_capacity_and_hasher(tokens.len(), Fx::default());
     for w in tokens.windows(2) {
         if w[0].closes {
             continue;
@@ -313,7 +404,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         let (a, b) = (w[0].term, w[1].term);
         terms[a as usize].right_total += 1;
         terms[b as usize].left_total += 1;
-        let n = pairs.entry((a, b)).or_insert(0);
+        let n = pairs.entry(pair_key(a, b)).or_insert(0);
         *n += 1;
         if *n == 1 {
             terms[a as usize].right_distinct += 1;
@@ -321,67 +412,56 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         }
     }
 
-    score_terms(&mut terms, n_sentences);
+    score_terms(&mut terms, &tokens, f64::from(sentence + 1));
 
-    // Candidate phrases with their frequency and best surface occurrence.
-    struct Cand {
-        tf: u32,
-        first: usize,
-        last: usize,
-        initial: bool,
-        /// Written as a name somewhere: every word capitalized (or an acronym), in the
-        /// body, not just because a sentence starts with it.
-        name: bool,
-    }
-    let capitalized = |t: &Token| {
-        let w = &text[t.start..t.end];
-        let acronym = w.chars().filter(|c| c.is_alphabetic()).count() >= 2
-            && !w.chars().any(char::is_lowercase);
-        acronym || (capitals_mark_names && w.chars().next().is_some_and(char::is_uppercase))
-    };
-    let mut cands: HashMap<[u32; MAX_WORDS], Cand, Fx> = HashMap::default();
+    let mut cands: HashMap<u64, ([u32; MAX_WORDS], Cand), Fx> =
+        HashMap::with_capacity_and_hasher(tokens.len() * 2, Fx::default());
     for i in 0..tokens.len() {
         let t0 = &terms[tokens[i].term as usize];
         if t0.stop || t0.numeric {
             continue;
         }
+        let starts_name =
+            !tokens[i].title && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0);
+        let mut all_caps = true;
         let mut key = [u32::MAX; MAX_WORDS];
         for n in 0..MAX_WORDS {
             let k = i + n;
             if k >= tokens.len() {
                 break;
             }
-            key[n] = tokens[k].term;
-            let tk = &terms[tokens[k].term as usize];
-            if n > 0 && tk.stop && CONJUNCTIONS.contains(&&text[tokens[k].start..tokens[k].end]) {
+            let tok = &tokens[k];
+            let tk = &terms[tok.term as usize];
+            if n > 0
+                && tk.stop
+                && CONJUNCTIONS.contains(&&text[tok.start as usize..tok.end as usize])
+            {
                 // "Latvia and Lithuania" is a list, not a phrase.
                 break;
             }
+            key[n] = tok.term;
+            all_caps &= tk.stop || tok.caps;
             if !(tk.stop || tk.numeric) {
-                let words = &tokens[i..=k];
-                let t0 = &terms[tokens[i].term as usize];
-                let name = tokens[i].start >= title_end
-                    && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0)
-                    && words
-                        .iter()
-                        .all(|t| terms[t.term as usize].stop || capitalized(t));
-                let c = cands.entry(key).or_insert(Cand {
-                    tf: 0,
-                    first: i,
-                    last: k,
-                    initial: tokens[i].initial || tokens[i].start < title_end,
-                    name: false,
-                });
+                let shown_initial = tokens[i].initial || tokens[i].title;
+                let (_, c) = cands.entry(phrase_key(&key)).or_insert((
+                    key,
+                    Cand {
+                        tf: 0,
+                        first: i as u32,
+                        last: k as u32,
+                        initial: shown_initial,
+                        name: false,
+                    },
+                ));
                 c.tf += 1;
-                c.name |= name;
-                let here_initial = tokens[i].initial || tokens[i].start < title_end;
-                if c.initial && !here_initial {
-                    c.first = i;
-                    c.last = k;
+                c.name |= starts_name && all_caps;
+                if c.initial && !shown_initial {
+                    c.first = i as u32;
+                    c.last = k as u32;
                     c.initial = false;
                 }
             }
-            if tokens[k].closes {
+            if tok.closes {
                 break;
             }
         }
@@ -389,48 +469,34 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
 
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
-    let mut ranked: Vec<(f64, &[u32; MAX_WORDS], &Cand)> = cands
-        .iter()
+    let mut ranked: Vec<(f64, [u32; MAX_WORDS], &Cand)> = cands
+        .values()
         .filter(|(_, c)| c.tf >= 2 || c.name)
-        .map(|(key, c)| {
-            let mut prod = 1.0;
-            let mut sum = 0.0;
-            for (pos, &id) in key.iter().enumerate().take_while(|(_, id)| **id != u32::MAX) {
-                let t = &terms[id as usize];
-                if t.stop {
-                    // A stop word inside a phrase ("Bank of England"): the more often
-                    // its neighbours go with it, the less it weakens the phrase.
-                    let (prev, next) = (key[pos - 1], key[pos + 1]);
-                    let edge = |a: u32, b: u32| f64::from(*pairs.get(&(a, b)).unwrap_or(&0));
-                    let p = edge(prev, id) / f64::from(terms[prev as usize].tf.max(1))
-                        * (edge(id, next) / f64::from(t.tf.max(1)));
-                    prod *= 1.0 + (1.0 - p);
-                    sum -= 1.0 - p;
-                } else {
-                    prod *= t.score;
-                    sum += t.score;
-                }
-            }
-            (prod / ((sum + 1.0) * f64::from(c.tf)), key, c)
-        })
+        .map(|(key, c)| (phrase_score(key, c.tf, &terms, &pairs), *key, c))
         .collect();
-    ranked.sort_by(|a, b| {
+    let order = |a: &(f64, [u32; MAX_WORDS], &Cand), b: &(f64, [u32; MAX_WORDS], &Cand)| {
         a.0.total_cmp(&b.0)
             .then_with(|| a.2.first.cmp(&b.2.first))
-            .then_with(|| a.1.cmp(b.1))
-    });
+            .then_with(|| a.1.cmp(&b.1))
+    };
+    // Dedup looks at no more than this many of the best phrases.
+    let horizon = max * 4;
+    if ranked.len() > horizon {
+        ranked.select_nth_unstable_by(horizon, order);
+        ranked.truncate(horizon);
+    }
+    ranked.sort_unstable_by(order);
 
     // Take phrases best first. A phrase that repeats a kept one is dropped, except that a
     // longer phrase containing a kept one ("National Security Council" after "Council")
     // takes its place.
     let mut out: Vec<(String, String)> = Vec::with_capacity(max);
-    let mut looked = 0;
     for (_, key, c) in ranked {
-        if out.len() == max || looked == max * 8 {
+        if out.len() == max {
             break;
         }
-        looked += 1;
-        let surface = &text[tokens[c.first].start..tokens[c.last].end];
+        let surface =
+            &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
         let phrase = clean_surface(surface, c.initial, &terms[key[0] as usize]);
         let folded = phrase.to_lowercase();
         let mut replaced = false;
@@ -448,12 +514,17 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         }
         if replaced {
             // The longer phrase may now repeat another kept one.
-            let mut seen: Vec<String> = Vec::new();
-            out.retain(|(_, f)| {
-                let dup = seen.iter().any(|s| overlap(s, f) != Overlap::None);
-                seen.push(f.clone());
-                !dup
-            });
+            let mut seen: Vec<&str> = Vec::new();
+            let keep: Vec<bool> = out
+                .iter()
+                .map(|(_, f)| {
+                    let dup = seen.iter().any(|s| overlap(s, f) != Overlap::None);
+                    seen.push(f);
+                    !dup
+                })
+                .collect();
+            let mut keep = keep.into_iter();
+            out.retain(|_| keep.next().unwrap_or(true));
         } else if !duplicate {
             out.push((phrase, folded));
         }
@@ -461,15 +532,55 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     out.into_iter().map(|(p, _)| p).collect()
 }
 
-/// Marks the last token as followed by a delimiter.
-fn close(tokens: &mut [Token]) {
-    if let Some(t) = tokens.last_mut() {
-        t.closes = true;
+/// Term ids fit in 21 bits: the scanned text is capped far below two million words.
+const ID_BITS: u32 = 21;
+
+fn pair_key(a: u32, b: u32) -> u64 {
+    (u64::from(a) << ID_BITS) | u64::from(b)
+}
+
+/// The phrase's term ids packed into one integer (absent words as all ones).
+fn phrase_key(key: &[u32; MAX_WORDS]) -> u64 {
+    let mask = (1u64 << ID_BITS) - 1;
+    key.iter()
+        .fold(0, |acc, &id| (acc << ID_BITS) | (u64::from(id) & mask))
+}
+
+/// YAKE phrase score: product of word scores over (1 + their sum) and the phrase's
+/// frequency; lower is better.
+fn phrase_score(
+    key: &[u32; MAX_WORDS],
+    tf: u32,
+    terms: &[Term],
+    pairs: &HashMap<u64, u32, Fx>,
+) -> f64 {
+    let mut prod = 1.0;
+    let mut sum = 0.0;
+    for (pos, &id) in key
+        .iter()
+        .enumerate()
+        .take_while(|(_, id)| **id != u32::MAX)
+    {
+        let t = &terms[id as usize];
+        if t.stop {
+            // A stop word inside a phrase ("Bank of England"): the more often its
+            // neighbours go with it, the less it weakens the phrase.
+            let (prev, next) = (key[pos - 1], key[pos + 1]);
+            let edge = |a: u32, b: u32| f64::from(*pairs.get(&pair_key(a, b)).unwrap_or(&0));
+            let p = edge(prev, id) / f64::from(terms[prev as usize].tf.max(1))
+                * (edge(id, next) / f64::from(t.tf.max(1)));
+            prod *= 1.0 + (1.0 - p);
+            sum -= 1.0 - p;
+        } else {
+            prod *= t.score;
+            sum += t.score;
+        }
     }
+    prod / ((sum + 1.0) * f64::from(tf))
 }
 
 /// The YAKE word score (lower is more important) for every non-stop term.
-fn score_terms(terms: &mut [Term], n_sentences: f64) {
+fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
     let valid: Vec<f64> = terms
         .iter()
         .filter(|t| !t.stop && !t.numeric)
@@ -480,12 +591,34 @@ fn score_terms(terms: &mut [Term], n_sentences: f64) {
     }
     let mean = valid.iter().sum::<f64>() / valid.len() as f64;
     let std = (valid.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / valid.len() as f64).sqrt();
-    let max_tf = terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1) as f64;
-    for t in terms.iter_mut().filter(|t| !t.stop) {
+    let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+
+    // The sentences of each term's occurrences, grouped by term in text order (a counting
+    // sort of the tokens).
+    let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
+    let mut acc = 0;
+    for t in terms.iter() {
+        offsets.push(acc);
+        acc += t.tf;
+    }
+    offsets.push(acc);
+    let mut fill = offsets.clone();
+    let mut sentences = vec![0u32; tokens.len()];
+    for tok in tokens {
+        let slot = &mut fill[tok.term as usize];
+        sentences[*slot as usize] = tok.sentence;
+        *slot += 1;
+    }
+
+    for (id, t) in terms.iter_mut().enumerate() {
+        if t.stop {
+            continue;
+        }
+        let occ = &sentences[offsets[id] as usize..offsets[id + 1] as usize];
+        let distinct = 1 + occ.windows(2).filter(|w| w[0] != w[1]).count();
         let tf = f64::from(t.tf);
         let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + tf.ln());
-        let median = median(&t.sentences);
-        let position = (3.0 + median).ln().ln();
+        let position = (3.0 + median(occ)).ln().ln();
         let freq = tf / (mean + std);
         let pl = if t.left_total == 0 {
             0.0
@@ -498,7 +631,7 @@ fn score_terms(terms: &mut [Term], n_sentences: f64) {
             f64::from(t.right_distinct) / f64::from(t.right_total)
         };
         let rel = (0.5 + pl * (tf / max_tf)) + (0.5 + pr * (tf / max_tf));
-        let spread = t.sentences.len() as f64 / n_sentences;
+        let spread = distinct as f64 / n_sentences;
         t.score = (position * rel) / (case + freq / rel + spread / rel);
     }
 }
@@ -536,29 +669,36 @@ enum Overlap {
 /// How a new phrase relates to a kept one, by words (split at spaces and hyphens), counting
 /// words that differ by a short ending ("korea", "korean") as equal.
 fn overlap(kept: &str, new: &str) -> Overlap {
-    let split = |s: &str| -> Vec<String> {
+    fn words(s: &str) -> impl Iterator<Item = &str> + Clone {
         s.split(|c: char| c.is_whitespace() || c == '-')
             .filter(|w| !w.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
+    }
     let same = |x: &str, y: &str| {
         let (s, l) = if x.len() <= y.len() { (x, y) } else { (y, x) };
-        s == l || (s.chars().count() >= 4 && l.len() - s.len() <= 2 && l.starts_with(s))
+        s == l || (s.chars().nth(3).is_some() && l.len() - s.len() <= 2 && l.starts_with(s))
     };
-    let (k, n) = (split(kept), split(new));
-    let common = k.iter().filter(|w| n.iter().any(|x| same(w, x))).count();
-    if common == k.len() && n.len() > k.len() {
+    let (k, n) = (words(kept), words(new));
+    let (kn, nn) = (k.clone().count(), n.clone().count());
+    let common = k.filter(|w| n.clone().any(|x| same(w, x))).count();
+    if common == kn && nn > kn {
         Overlap::Longer
-    } else if common == n.len() || common == k.len() || common >= 2 {
+    } else if common == nn || common == kn || common >= 2 {
         Overlap::Same
     } else {
         Overlap::None
     }
 }
 
-/// 1 − normalized Levenshtein distance between two strings (by characters).
+/// 1 − normalized Levenshtein distance between two strings (by characters); when the
+/// lengths alone put it below [`DEDUP_SIMILARITY`], that upper bound is returned instead.
 fn similarity(a: &str, b: &str) -> f64 {
+    // The distance is at least the difference in length: skip the work when that alone
+    // keeps the similarity below any threshold in use.
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let longest = la.max(lb);
+    if longest > 0 && (la.abs_diff(lb) as f64) / (longest as f64) > 1.0 - DEDUP_SIMILARITY {
+        return 1.0 - la.abs_diff(lb) as f64 / longest as f64;
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let longest = a.len().max(b.len());
@@ -604,7 +744,10 @@ mod tests {
         let en = stop.for_language(Some("en"));
         for p in &k {
             let words: Vec<String> = p.split_whitespace().map(str::to_lowercase).collect();
-            assert!(!en.contains(words[0].as_str()) && !en.contains(words[words.len() - 1].as_str()), "{p}");
+            assert!(
+                !en.contains(words[0].as_str()) && !en.contains(words[words.len() - 1].as_str()),
+                "{p}"
+            );
             assert!(p.chars().any(char::is_alphabetic), "{p}");
             assert!(words.len() <= MAX_WORDS, "{p}");
         }
@@ -626,7 +769,11 @@ mod tests {
             L'armée de l'air reste. L'aéroport de la capitale est fermé.";
         let k = keywords(text, Some("fr"));
         assert!(k.iter().any(|p| p == "armée française"), "{k:?}");
-        assert!(k.iter().all(|p| !p.starts_with("l'") && !p.starts_with("L'")), "{k:?}");
+        assert!(
+            k.iter()
+                .all(|p| !p.starts_with("l'") && !p.starts_with("L'")),
+            "{k:?}"
+        );
     }
 
     #[test]

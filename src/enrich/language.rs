@@ -1,7 +1,10 @@
 //! Language detection with `whatlang` (trigram profiles) restricted to a configured set of
 //! languages, on a bounded sample: the title, the summary and the first
-//! [`LANGUAGE_SAMPLE_CHARS`] characters of the body. When whatlang's confidence is below
-//! the configured minimum the code is `None` and the confidence is still reported.
+//! [`LANGUAGE_SAMPLE_CHARS`] characters of the body. whatlang's cost grows with the text
+//! (about 0.1 ms for 2,000 characters), so the title, summary and first
+//! [`QUICK_SAMPLE_CHARS`] characters are tried first and the full sample is read only when
+//! that leaves doubt. When whatlang's confidence is below the configured minimum the code
+//! is `None` and the confidence is still reported.
 
 use anyhow::bail;
 use whatlang::{Detector, Lang};
@@ -11,6 +14,13 @@ use crate::model::{Article, Language};
 /// Body characters given to the detector. Trigram statistics are stable well before
 /// this; the cap bounds the cost for long articles.
 pub const LANGUAGE_SAMPLE_CHARS: usize = 2000;
+
+/// Body characters read first; the full sample is read only when whatlang's confidence
+/// on this one is below [`QUICK_CONFIDENCE`].
+pub const QUICK_SAMPLE_CHARS: usize = 300;
+
+/// Confidence on the quick sample that settles the language.
+pub const QUICK_CONFIDENCE: f64 = 0.9;
 
 /// Default minimum whatlang confidence for reporting a language code. Measured on the
 /// evaluation set: correct detections on 50+ word bodies score above 0.9, while texts of
@@ -140,9 +150,21 @@ impl LanguageDetector {
     }
 
     pub fn detect(&self, article: &Article) -> Language {
-        let sample = sample(article);
         let hint = article.language_hint.clone();
-        match self.detector.detect(&sample) {
+        // Most articles are settled by their first few hundred characters; only when that
+        // leaves doubt is the full sample read (whatlang's cost grows with the text).
+        let short = sample(article, QUICK_SAMPLE_CHARS);
+        let mut info = self.detector.detect(&short.0);
+        if short.1
+            && info
+                .as_ref()
+                .is_none_or(|i| i.confidence() < QUICK_CONFIDENCE)
+        {
+            info = self
+                .detector
+                .detect(&sample(article, LANGUAGE_SAMPLE_CHARS).0);
+        }
+        match info {
             Some(info) => {
                 let confidence = (info.confidence() * 1000.0).round() / 1000.0;
                 Language {
@@ -161,12 +183,13 @@ impl LanguageDetector {
     }
 }
 
-/// Title, summary and the start of the body, one sentence-like piece each.
-fn sample(article: &Article) -> String {
+/// Title, summary and the first `body_chars` characters of the body, one sentence-like
+/// piece each; and whether the body was cut.
+fn sample(article: &Article, body_chars: usize) -> (String, bool) {
     let body_end = article
         .body
         .char_indices()
-        .nth(LANGUAGE_SAMPLE_CHARS)
+        .nth(body_chars)
         .map_or(article.body.len(), |(i, _)| i);
     let summary = article.summary.as_deref().unwrap_or("");
     let mut s = String::with_capacity(article.title.len() + summary.len() + body_end + 4);
@@ -177,7 +200,7 @@ fn sample(article: &Article) -> String {
         s.push_str(". ");
     }
     s.push_str(&article.body[..body_end]);
-    s
+    (s, body_end < article.body.len())
 }
 
 #[cfg(test)]

@@ -57,8 +57,8 @@ pub struct EnrichOptions {
 
 /// The default language set: the languages most common in international news feeds.
 pub const DEFAULT_LANGUAGES: &[&str] = &[
-    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "fi", "cs", "ro", "hu",
-    "tr", "id", "vi", "ru", "uk", "bg", "el", "ar", "fa", "he", "hi", "zh", "ja", "ko",
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "fi", "cs", "ro", "hu", "tr",
+    "id", "vi", "ru", "uk", "bg", "el", "ar", "fa", "he", "hi", "zh", "ja", "ko",
 ];
 
 impl Default for EnrichOptions {
@@ -135,7 +135,10 @@ impl Enricher {
     /// Like [`Enricher::enrich`], also telling which organizations were defined in the text.
     pub fn enrich_detailed(&self, article: &Article) -> Detailed {
         let language = self.language.detect(article);
-        let lang = language.code.as_deref().or(article.language_hint.as_deref());
+        let lang = language
+            .code
+            .as_deref()
+            .or(article.language_hint.as_deref());
         let stats = stats::compute(&article.body);
         let text = scan_text(article);
 

@@ -22,10 +22,10 @@ const SHIPPED: &str = include_str!("../../data/organizations.tsv");
 
 /// Words that may be skipped inside a long form (lower case).
 const CONNECTORS: &[&str] = &[
-    "of", "the", "and", "for", "on", "in", "to", "at", "&", "de", "des", "du", "la", "le",
-    "les", "l", "d", "et", "pour", "sur", "für", "der", "die", "das", "den", "von", "und",
-    "zur", "zum", "del", "los", "las", "y", "e", "el", "para", "di", "della", "delle", "degli",
-    "dei", "dello", "per", "do", "da", "dos", "das", "em", "a", "à", "au", "aux",
+    "of", "the", "and", "for", "on", "in", "to", "at", "&", "de", "des", "du", "la", "le", "les",
+    "l", "d", "et", "pour", "sur", "für", "der", "die", "das", "den", "von", "und", "zur", "zum",
+    "del", "los", "las", "y", "e", "el", "para", "di", "della", "delle", "degli", "dei", "dello",
+    "per", "do", "da", "dos", "das", "em", "a", "à", "au", "aux",
 ];
 
 /// Languages whose organization names capitalize only the first word.
@@ -34,6 +34,9 @@ const SENTENCE_CASE_LANGS: &[&str] = &["fr", "es", "it", "pt"];
 /// Languages that write compounds as one word, whose acronyms take letters from inside a
 /// word ("Europäische Zentralbank (EZB)").
 const COMPOUND_LANGS: &[&str] = &["de", "nl"];
+
+/// Longest parenthetical considered, in bytes.
+const MAX_PARENTHETICAL: usize = 120;
 
 /// Most words a long form may have beyond the acronym's letters (skipped connectors).
 const MAX_SKIPPED: usize = 4;
@@ -88,7 +91,8 @@ impl OrgTable {
                 builder.add(form, id, None)?;
             }
         }
-        self.orgs.push((name.to_owned(), acronym.map(str::to_owned)));
+        self.orgs
+            .push((name.to_owned(), acronym.map(str::to_owned)));
         Ok(())
     }
 
@@ -167,12 +171,15 @@ pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
     };
     let mut defs: Vec<Definition> = Vec::new();
     for (open, _) in text.match_indices('(') {
-        let Some(close_rel) = text[open + 1..].find(')') else {
-            break;
+        // Only short parentheticals can be definitions; looking no further keeps the scan
+        // linear however many parentheses the text has.
+        let window = super::truncate_at_char(&text[open + 1..], MAX_PARENTHETICAL + 1);
+        let Some(close_rel) = window.find(')') else {
+            continue;
         };
         let close = open + 1 + close_rel;
         let inner = text[open + 1..close].trim();
-        if inner.is_empty() || inner.len() > 120 || inner.contains(['(', '\n']) {
+        if inner.is_empty() || inner.contains(['(', '\n']) {
             continue;
         }
         let def = if is_acronym(inner) {
@@ -196,7 +203,8 @@ pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
             if !is_acronym(acronym) {
                 continue;
             }
-            let inner_start = open + 1 + (text[open + 1..close].len() - text[open + 1..close].trim_start().len());
+            let inner_start =
+                open + 1 + (text[open + 1..close].len() - text[open + 1..close].trim_start().len());
             let words = words_in(text, inner_start, inner_start + inner.len());
             long_form(text, &words, &letters(acronym), rules, true).map(|_| Definition {
                 name: inner.to_owned(),
@@ -222,7 +230,8 @@ fn is_acronym(s: &str) -> bool {
     let upper = s.chars().filter(|c| c.is_uppercase()).count();
     (2..=10).contains(&l.len())
         && s.chars().next().is_some_and(char::is_uppercase)
-        && s.chars().all(|c| c.is_alphabetic() || matches!(c, '.' | '&' | '-'))
+        && s.chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '.' | '&' | '-'))
         && upper >= 2
         && upper * 2 > l.len()
 }
@@ -320,7 +329,13 @@ struct Rules {
 
 /// Index of the first word of the shortest long form ending at the last word that spells
 /// `acro`; with `whole`, the long form must use every word.
-fn long_form(text: &str, words: &[Word], acro: &[char], rules: Rules, whole: bool) -> Option<usize> {
+fn long_form(
+    text: &str,
+    words: &[Word],
+    acro: &[char],
+    rules: Rules,
+    whole: bool,
+) -> Option<usize> {
     let words: Vec<&str> = words.iter().map(|w| &text[w.start..w.end]).collect();
     let words: Vec<&str> = words
         .iter()
@@ -330,7 +345,14 @@ fn long_form(text: &str, words: &[Word], acro: &[char], rules: Rules, whole: boo
 }
 
 /// Letters `acro[..i]` remain to be spelled by `words[..j]`; returns the first word used.
-fn search(words: &[&str], acro: &[char], i: usize, j: usize, rules: Rules, whole: bool) -> Option<usize> {
+fn search(
+    words: &[&str],
+    acro: &[char],
+    i: usize,
+    j: usize,
+    rules: Rules,
+    whole: bool,
+) -> Option<usize> {
     if i == 0 {
         return (!whole || j == 0).then_some(j);
     }
@@ -420,16 +442,31 @@ mod tests {
     #[test]
     fn finds_definitions_with_skipped_and_spelled_connectors() {
         assert_eq!(
-            defs("the first deputy chief of South Korea’s National Security Council (NSC), said", None),
+            defs(
+                "the first deputy chief of South Korea’s National Security Council (NSC), said",
+                None
+            ),
             [pair("National Security Council", "NSC")]
         );
         assert_eq!(
-            defs("The General Security of Military Information Agreement (GSOMIA), inked", None),
-            [pair("General Security of Military Information Agreement", "GSOMIA")]
+            defs(
+                "The General Security of Military Information Agreement (GSOMIA), inked",
+                None
+            ),
+            [pair(
+                "General Security of Military Information Agreement",
+                "GSOMIA"
+            )]
         );
         assert_eq!(
-            defs("the Organisation for Economic Co-operation and Development (OECD) said", None),
-            [pair("Organisation for Economic Co-operation and Development", "OECD")]
+            defs(
+                "the Organisation for Economic Co-operation and Development (OECD) said",
+                None
+            ),
+            [pair(
+                "Organisation for Economic Co-operation and Development",
+                "OECD"
+            )]
         );
         assert_eq!(
             defs("agents of the Federal Bureau of Investigation (FBI) and the NSC (National Security Council)", None),
@@ -440,13 +477,26 @@ mod tests {
     #[test]
     fn sentence_case_languages() {
         assert_eq!(
-            defs("selon l'Organisation mondiale de la santé (OMS), le virus", Some("fr")),
+            defs(
+                "selon l'Organisation mondiale de la santé (OMS), le virus",
+                Some("fr")
+            ),
             [pair("Organisation mondiale de la santé", "OMS")]
         );
-        assert!(defs("selon l'Organisation mondiale de la santé (OMS)", Some("en")).is_empty());
+        assert!(defs(
+            "selon l'Organisation mondiale de la santé (OMS)",
+            Some("en")
+        )
+        .is_empty());
         assert_eq!(
-            defs("Die Europäische Zentralbank (EZB) und das Bundesamt für Verfassungsschutz (BfV)", Some("de")),
-            [pair("Europäische Zentralbank", "EZB"), pair("Bundesamt für Verfassungsschutz", "BfV")]
+            defs(
+                "Die Europäische Zentralbank (EZB) und das Bundesamt für Verfassungsschutz (BfV)",
+                Some("de")
+            ),
+            [
+                pair("Europäische Zentralbank", "EZB"),
+                pair("Bundesamt für Verfassungsschutz", "BfV")
+            ]
         );
         assert!(defs("Die Europäische Zentralbank (EZB)", Some("en")).is_empty());
     }

@@ -60,8 +60,14 @@ mod tests {
     #[test]
     fn most_specific_entry_wins() {
         let map = PublisherMap::shipped().unwrap();
-        assert_eq!(map.lookup(Some("www.bbc.co.uk"), Some("bbc.co.uk")), Some("BBC"));
-        assert_eq!(map.lookup(Some("folha.uol.com.br"), Some("uol.com.br")), Some("Folha de S.Paulo"));
+        assert_eq!(
+            map.lookup(Some("www.bbc.co.uk"), Some("bbc.co.uk")),
+            Some("BBC")
+        );
+        assert_eq!(
+            map.lookup(Some("folha.uol.com.br"), Some("uol.com.br")),
+            Some("Folha de S.Paulo")
+        );
         assert_eq!(map.lookup(None, Some("parstoday.ir")), Some("Pars Today"));
         assert_eq!(map.lookup(Some("example.com"), Some("example.com")), None);
         assert_eq!(map.lookup(None, None), None);
@@ -72,7 +78,10 @@ mod tests {
         let mut map = PublisherMap::shipped().unwrap();
         map.extend_from_tsv("# local\nexample.com\tExample News\nbbc.co.uk\tBBC News\n")
             .unwrap();
-        assert_eq!(map.lookup(Some("news.example.com"), Some("example.com")), Some("Example News"));
+        assert_eq!(
+            map.lookup(Some("news.example.com"), Some("example.com")),
+            Some("Example News")
+        );
         assert_eq!(map.lookup(Some("bbc.co.uk"), None), Some("BBC News"));
         assert!(map.extend_from_tsv("no tab here\n").is_err());
     }

@@ -17,27 +17,42 @@ pub const WORDS_PER_MINUTE: u64 = 238;
 
 pub fn compute(body: &str) -> Stats {
     let words = count_words(body);
+    let (paragraphs, sentences) = count_paragraphs_and_sentences(body);
     Stats {
         words,
         characters: body.chars().count() as u64,
-        paragraphs: body.split("\n\n").filter(|p| !p.trim().is_empty()).count() as u64,
-        sentences: count_sentences(body),
+        paragraphs,
+        sentences,
         reading_time_seconds: (words * 60).div_ceil(WORDS_PER_MINUTE),
     }
 }
 
 /// Number of UAX #29 words in `text`.
 pub fn count_words(text: &str) -> u64 {
-    text.split(|c: char| c.is_ascii_whitespace())
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            if piece.is_ascii() {
-                ascii_words(piece.as_bytes())
-            } else {
-                piece.unicode_words().count() as u64
-            }
-        })
-        .sum()
+    let bytes = text.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        let mut ascii = true;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            ascii &= bytes[i] < 0x80;
+            i += 1;
+        }
+        if start == i {
+            break;
+        }
+        count += if ascii {
+            ascii_words(&bytes[start..i])
+        } else {
+            // Cut at ASCII whitespace, so both ends are character boundaries.
+            text[start..i].unicode_words().count() as u64
+        };
+    }
+    count
 }
 
 /// Word break property of an ASCII byte, as far as UAX #29 distinguishes them.
@@ -56,56 +71,66 @@ enum Wb {
     Other,
 }
 
-fn wb(b: u8) -> Wb {
-    match b {
-        b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
-        b'0'..=b'9' => Wb::Digit,
-        b':' => Wb::MidLetter,
-        b'.' | b'\'' => Wb::MidNumLet,
-        b',' | b';' => Wb::MidNum,
-        b'_' => Wb::Extend,
-        _ => Wb::Other,
+const fn wb_table() -> [Wb; 128] {
+    let mut t = [Wb::Other; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => Wb::Letter,
+            b'0'..=b'9' => Wb::Digit,
+            b':' => Wb::MidLetter,
+            b'.' | b'\'' => Wb::MidNumLet,
+            b',' | b';' => Wb::MidNum,
+            b'_' => Wb::Extend,
+            _ => Wb::Other,
+        };
+        b += 1;
     }
+    t
 }
 
-/// Whether UAX #29 keeps `s[i - 1]` and `s[i]` in one segment (rules WB5–WB13b).
-fn joined(s: &[u8], i: usize) -> bool {
-    use Wb::*;
-    let (a, b) = (wb(s[i - 1]), wb(s[i]));
-    let next = s.get(i + 1).map(|&c| wb(c));
-    let before = if i >= 2 { Some(wb(s[i - 2])) } else { None };
-    match (a, b) {
-        (Letter | Digit, Letter | Digit) => true,
-        (Letter | Digit | Extend, Extend) | (Extend, Letter | Digit) => true,
-        (Letter, MidLetter | MidNumLet) => next == Some(Letter),
-        (MidLetter | MidNumLet, Letter) => before == Some(Letter),
-        (Digit, MidNum | MidNumLet) => next == Some(Digit),
-        (MidNum | MidNumLet, Digit) => before == Some(Digit),
-        _ => false,
-    }
-}
+static WB: [Wb; 128] = wb_table();
 
-/// Words in an ASCII piece without whitespace.
+/// Words in an ASCII piece without whitespace: UAX #29 rules WB5–WB13b decide whether
+/// each pair of neighbours stays in one segment; segments with a letter or digit count.
 fn ascii_words(s: &[u8]) -> u64 {
+    use Wb::*;
+    let class = |i: usize| WB[usize::from(s[i] & 0x7f)];
     let mut count = 0;
     let mut alnum = false;
+    let (mut before, mut a) = (Other, Other);
     for i in 0..s.len() {
-        if i > 0 && !joined(s, i) {
-            count += u64::from(alnum);
-            alnum = false;
+        let b = class(i);
+        if i > 0 {
+            let next = || if i + 1 < s.len() { class(i + 1) } else { Other };
+            let joined = match (a, b) {
+                (Letter | Digit, Letter | Digit) => true,
+                (Letter | Digit | Extend, Extend) | (Extend, Letter | Digit) => true,
+                (Letter, MidLetter | MidNumLet) => next() == Letter,
+                (MidLetter | MidNumLet, Letter) => before == Letter,
+                (Digit, MidNum | MidNumLet) => next() == Digit,
+                (MidNum | MidNumLet, Digit) => before == Digit,
+                _ => false,
+            };
+            if !joined {
+                count += u64::from(alnum);
+                alnum = false;
+            }
         }
-        alnum |= s[i].is_ascii_alphanumeric();
+        alnum |= matches!(b, Letter | Digit);
+        before = a;
+        a = b;
     }
     count + u64::from(alnum)
 }
 
 /// Abbreviations after which a full stop does not end a sentence (compared lower case).
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "capt",
-    "gov", "sen", "rep", "rev", "vs", "etc", "no", "nos", "inc", "ltd", "co", "corp", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e",
-    "approx", "dept", "est", "fig", "hr", "hrs", "min", "mt", "ft", "vol", "pp", "art", "abs",
-    "bzw", "ca", "dr", "nr", "z.b", "mme", "mlle", "sr", "sra", "sres", "av", "pres", "sig",
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "capt", "gov",
+    "sen", "rep", "rev", "vs", "etc", "no", "nos", "inc", "ltd", "co", "corp", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "approx", "dept",
+    "est", "fig", "hr", "hrs", "min", "mt", "ft", "vol", "pp", "art", "abs", "bzw", "ca", "dr",
+    "nr", "z.b", "mme", "mlle", "sr", "sra", "sres", "av", "pres", "sig",
 ];
 
 /// Whether the terminator at `bytes[i]` ends a sentence. `i` indexes `.`, `!`, `?` or `…`'s
@@ -118,7 +143,9 @@ pub(crate) fn ends_sentence(text: &str, i: usize) -> bool {
     // The word before the full stop.
     let start = text[..i]
         .rfind(|c: char| !(c.is_alphanumeric() || c == '.'))
-        .map_or(0, |p| p + text[p..].chars().next().map_or(1, char::len_utf8));
+        .map_or(0, |p| {
+            p + text[p..].chars().next().map_or(1, char::len_utf8)
+        });
     let word = &text[start..i];
     if word.is_empty() {
         return true;
@@ -141,59 +168,80 @@ pub(crate) fn ends_sentence(text: &str, i: usize) -> bool {
     true
 }
 
-/// Sentences in the body: ends found by [`ends_sentence`] plus every paragraph whose last
-/// sentence has no terminator (headings, captions).
-pub fn count_sentences(body: &str) -> u64 {
-    let mut total = 0;
-    for para in body.split("\n\n") {
-        let para = para.trim();
-        if para.is_empty() {
-            continue;
-        }
-        let mut n = 0;
-        let mut open = false;
-        let bytes = para.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let term_len = match b {
-                b'.' | b'!' | b'?' => 1,
-                // …, 。, ！, ？ (full-width forms end sentences without a following space)
-                0xE2 if para[i..].starts_with('…') => 3,
-                0xE3 if para[i..].starts_with('。') => 3,
-                0xEF if para[i..].starts_with('！') || para[i..].starts_with('？') => 3,
-                _ => 0,
-            };
-            if term_len == 0 {
-                if !b.is_ascii_whitespace() && !b.is_ascii_punctuation() {
-                    open = true;
+/// Paragraphs (blank-line separated, not empty) and sentences in the body: ends found by
+/// [`ends_sentence`] plus every paragraph whose last sentence has no terminator
+/// (headings, captions). One pass over the bytes.
+pub fn count_paragraphs_and_sentences(body: &str) -> (u64, u64) {
+    let bytes = body.as_bytes();
+    let (mut paragraphs, mut sentences) = (0, 0);
+    // Start of the text not yet part of a counted sentence, and of the paragraph.
+    let mut open_from = 0;
+    let mut para_from = 0;
+    let has_text = |from: usize, to: usize| {
+        bytes[from..to]
+            .iter()
+            .any(|b| b.is_ascii_alphanumeric() || *b >= 0x80)
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let term_len = match b {
+            b'.' | b'!' | b'?' => 1,
+            b'\n' if bytes.get(i + 1) == Some(&b'\n') => {
+                if has_text(open_from, i) {
+                    sentences += 1;
                 }
+                if has_text(para_from, i) {
+                    paragraphs += 1;
+                }
+                i += 2;
+                open_from = i;
+                para_from = i;
+                continue;
+            }
+            // …, 。, ！, ？ (full-width forms end sentences without a following space)
+            0xE2 if body[i..].starts_with('…') => 3,
+            0xE3 if body[i..].starts_with('。') => 3,
+            0xEF if body[i..].starts_with('！') || body[i..].starts_with('？') => 3,
+            _ => {
                 i += 1;
                 continue;
             }
-            let last = i + term_len - 1;
-            // Closing quotes and brackets belong to the sentence they end.
-            let mut j = last + 1;
-            while j < bytes.len() {
-                let rest = &para[j..];
-                let c = rest.chars().next().unwrap_or(' ');
-                if matches!(c, '"' | '\'' | ')' | ']' | '”' | '’' | '»' | '.' | '!' | '?') {
-                    j += c.len_utf8();
-                } else {
-                    break;
-                }
+        };
+        let last = i + term_len - 1;
+        // Closing quotes and brackets belong to the sentence they end.
+        let mut j = last + 1;
+        while j < bytes.len() {
+            let c = body[j..].chars().next().unwrap_or(' ');
+            if matches!(
+                c,
+                '"' | '\'' | ')' | ']' | '”' | '’' | '»' | '.' | '!' | '?'
+            ) {
+                j += c.len_utf8();
+            } else {
+                break;
             }
-            let wide = term_len == 3 && b != 0xE2;
-            let at_break = j >= bytes.len() || bytes[j].is_ascii_whitespace() || wide;
-            if open && at_break && ends_sentence(para, last) {
-                n += 1;
-                open = false;
-            }
-            i = j.max(i + 1);
         }
-        total += n + u64::from(open);
+        let wide = term_len == 3 && b != 0xE2;
+        let at_break = j >= bytes.len() || bytes[j].is_ascii_whitespace() || wide;
+        if at_break && has_text(open_from, last) && ends_sentence(body, last) {
+            sentences += 1;
+            open_from = j;
+        }
+        i = j.max(i + 1);
     }
-    total
+    if has_text(open_from, bytes.len()) {
+        sentences += 1;
+    }
+    if has_text(para_from, bytes.len()) {
+        paragraphs += 1;
+    }
+    (paragraphs, sentences)
+}
+
+/// Sentences in the body (see [`count_paragraphs_and_sentences`]).
+pub fn count_sentences(body: &str) -> u64 {
+    count_paragraphs_and_sentences(body).1
 }
 
 #[cfg(test)]

@@ -22,7 +22,11 @@ fn enrich_message(e: &Enricher, payload: &[u8]) -> Enrichment {
 }
 
 fn codes(e: &Enrichment) -> Vec<&str> {
-    e.entities.countries.iter().map(|c| c.code.as_str()).collect()
+    e.entities
+        .countries
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect()
 }
 
 fn has_org(e: &Enrichment, name: &str, acronym: &str) -> bool {
@@ -34,7 +38,10 @@ fn has_org(e: &Enrichment, name: &str, acronym: &str) -> bool {
 
 #[test]
 fn seed_sample() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/seed-article.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/samples/seed-article.txt"
+    );
     let Ok(payload) = std::fs::read(path) else {
         println!("skipped: {path} not found");
         return;
@@ -42,23 +49,40 @@ fn seed_sample() {
     let e = enrich_message(&enricher(), &payload);
     let countries = codes(&e);
     for code in ["KR", "JP", "KP", "US"] {
-        assert!(countries.contains(&code), "{code} missing from {countries:?}");
+        assert!(
+            countries.contains(&code),
+            "{code} missing from {countries:?}"
+        );
     }
     assert_eq!(countries[0], "KR", "{countries:?}");
-    assert!(has_org(&e, "National Security Council", "NSC"), "{:?}", e.entities);
     assert!(
-        has_org(&e, "General Security of Military Information Agreement", "GSOMIA"),
+        has_org(&e, "National Security Council", "NSC"),
+        "{:?}",
+        e.entities
+    );
+    assert!(
+        has_org(
+            &e,
+            "General Security of Military Information Agreement",
+            "GSOMIA"
+        ),
         "{:?}",
         e.entities
     );
     assert_eq!(e.language.code.as_deref(), Some("en"), "{:?}", e.language);
     assert!(
-        e.keywords.iter().any(|k| k.contains("intelligence-sharing")),
+        e.keywords
+            .iter()
+            .any(|k| k.contains("intelligence-sharing")),
         "{:?}",
         e.keywords
     );
     assert_eq!(e.source_name.as_deref(), Some("Pars Today"));
-    assert!(e.stats.words > 300 && e.stats.sentences > 10, "{:?}", e.stats);
+    assert!(
+        e.stats.words > 300 && e.stats.sentences > 10,
+        "{:?}",
+        e.stats
+    );
 }
 
 /// Articles in the plain-text layout, written for these tests.
@@ -101,35 +125,72 @@ fn own_articles_have_pinned_entities() {
     let a = enrich_message(&e, OWN_ARTICLES[0]);
     let mut c = codes(&a);
     c.sort();
-    assert_eq!(c, ["DE", "FR", "NL", "PL", "RU", "UA"], "{:?}", a.entities.countries);
-    assert!(has_org(&a, "European Sky Shield Initiative", "ESSI"), "{:?}", a.entities);
-    assert!(has_org(&a, "European Defence Agency", "EDA"), "{:?}", a.entities);
+    assert_eq!(
+        c,
+        ["DE", "FR", "NL", "PL", "RU", "UA"],
+        "{:?}",
+        a.entities.countries
+    );
+    assert!(
+        has_org(&a, "European Sky Shield Initiative", "ESSI"),
+        "{:?}",
+        a.entities
+    );
+    assert!(
+        has_org(&a, "European Defence Agency", "EDA"),
+        "{:?}",
+        a.entities
+    );
     assert!(has_org(&a, "North Atlantic Treaty Organization", "NATO"));
     assert!(has_org(&a, "European Union", "EU"));
     assert_eq!(a.language.code.as_deref(), Some("en"));
-    assert!(a.keywords.iter().any(|k| k.contains("air-defence")), "{:?}", a.keywords);
+    assert!(
+        a.keywords.iter().any(|k| k.contains("air-defence")),
+        "{:?}",
+        a.keywords
+    );
 
     let b = enrich_message(&e, OWN_ARTICLES[1]);
     let mut c = codes(&b);
     c.sort();
     assert_eq!(c, ["AR", "BR", "CN"], "{:?}", b.entities.countries);
     assert!(has_org(&b, "Joint Mining Commission", "JMC"));
-    assert!(has_org(&b, "Inter-American Development Bank", "IDB"), "{:?}", b.entities);
+    assert!(
+        has_org(&b, "Inter-American Development Bank", "IDB"),
+        "{:?}",
+        b.entities
+    );
     assert!(has_org(&b, "World Trade Organization", "WTO"));
-    assert!(b.keywords.iter().any(|k| k.contains("lithium accord")), "{:?}", b.keywords);
+    assert!(
+        b.keywords.iter().any(|k| k.contains("lithium accord")),
+        "{:?}",
+        b.keywords
+    );
 
     let k = enrich_message(&e, OWN_ARTICLES[2]);
     let mut c = codes(&k);
     c.sort();
     assert_eq!(c, ["ET", "KE", "SO"], "{:?}", k.entities.countries);
-    assert!(has_org(&k, "East African Community", "EAC"), "{:?}", k.entities);
+    assert!(
+        has_org(&k, "East African Community", "EAC"),
+        "{:?}",
+        k.entities
+    );
     assert!(k
         .entities
         .organizations
         .iter()
         .any(|o| o.name == "World Food Programme"));
-    assert!(k.entities.organizations.iter().any(|o| o.name == "United Nations"));
-    assert!(k.keywords.iter().any(|p| p.contains("border")), "{:?}", k.keywords);
+    assert!(k
+        .entities
+        .organizations
+        .iter()
+        .any(|o| o.name == "United Nations"));
+    assert!(
+        k.keywords.iter().any(|p| p.contains("border")),
+        "{:?}",
+        k.keywords
+    );
 }
 
 #[test]
@@ -175,11 +236,43 @@ fn options_extend_publishers_and_organizations() {
         b"ESB sets rules\nhttps://www.example.com/a\nThe ESB set new rules.\n\nThe ESB set new rules on Monday.\n",
     );
     assert_eq!(out.source_name.as_deref(), Some("Example Daily"));
-    assert!(has_org(&out, "Example Standards Board", "ESB"), "{:?}", out.entities);
+    assert!(
+        has_org(&out, "Example Standards Board", "ESB"),
+        "{:?}",
+        out.entities
+    );
 
     let bad = Enricher::new(EnrichOptions {
         organizations_path: Some(dir.path().join("missing.tsv")),
         ..EnrichOptions::default()
     });
     assert!(bad.is_err());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// No text makes the stage panic, and what it reports stays within bounds.
+    #[test]
+    fn any_text_enriches(
+        title in "\\PC{0,40}",
+        body in "([A-Za-zé’'.,;:!?()\\-]{1,12}[ \n]{1,2}){0,120}|\\PC{0,300}",
+    ) {
+        let e = shared_enricher();
+        let mut case = EvalCase::shipped()[0].clone();
+        case.title = title;
+        case.body = body;
+        let out = e.enrich(&case.article());
+        proptest::prop_assert!(out.keywords.len() <= 8);
+        for k in &out.keywords {
+            proptest::prop_assert!(k.chars().any(char::is_alphabetic), "{:?}", k);
+            proptest::prop_assert!(k.split_whitespace().count() <= 3, "{:?}", k);
+        }
+        proptest::prop_assert!(out.language.confidence >= 0.0 && out.language.confidence <= 1.0);
+    }
+}
+
+fn shared_enricher() -> &'static Enricher {
+    static E: std::sync::OnceLock<Enricher> = std::sync::OnceLock::new();
+    E.get_or_init(enricher)
 }
