@@ -145,6 +145,8 @@ struct Term {
     /// Occurrences starting with a lower-case letter.
     tf_lower: u32,
     stop: bool,
+    /// A coordinating conjunction ("and"): joins phrases, never inside one.
+    conjunction: bool,
     numeric: bool,
     left_total: u32,
     right_total: u32,
@@ -179,12 +181,22 @@ struct Tokenizer<'a> {
 impl<'a> Tokenizer<'a> {
     fn push(&mut self, start: usize, end: usize) {
         let word = &self.text[start..end];
+        // One pass for the lower-cased key and the word's shape.
         self.lower.clear();
+        let (mut letters, mut has_lower) = (0u32, false);
         if word.is_ascii() {
+            for &b in word.as_bytes() {
+                letters += u32::from(b.is_ascii_alphabetic());
+                has_lower |= b.is_ascii_lowercase();
+            }
             self.lower.push_str(word);
             self.lower.make_ascii_lowercase();
         } else {
-            self.lower.extend(word.chars().flat_map(char::to_lowercase));
+            for c in word.chars() {
+                letters += u32::from(c.is_alphabetic());
+                has_lower |= c.is_lowercase();
+                self.lower.extend(c.to_lowercase());
+            }
         }
         let mut h = FxHasher::default();
         h.write(self.lower.as_bytes());
@@ -194,26 +206,19 @@ impl<'a> Tokenizer<'a> {
             None => {
                 let id = self.terms.len() as u32;
                 self.ids.insert(key, id);
+                let single = word.chars().nth(1).is_none();
+                let stop = single || self.stop.contains(self.lower.as_str());
                 self.terms.push(Term {
-                    stop: self.stop.contains(self.lower.as_str()) || word.chars().nth(1).is_none(),
-                    numeric: !word.chars().any(char::is_alphabetic),
+                    stop,
+                    conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
+                    numeric: letters == 0,
                     ..Term::default()
                 });
                 id
             }
         };
         let first = word.chars().next().unwrap_or(' ');
-        let acronym = if word.is_ascii() {
-            let b = word.as_bytes();
-            b.iter()
-                .filter(|c| c.is_ascii_alphabetic())
-                .nth(1)
-                .is_some()
-                && !b.iter().any(u8::is_ascii_lowercase)
-        } else {
-            word.chars().filter(|c| c.is_alphabetic()).nth(1).is_some()
-                && !word.chars().any(char::is_lowercase)
-        };
+        let acronym = letters >= 2 && !has_lower;
         let title = start < self.title_end;
         let t = &mut self.terms[id as usize];
         t.tf += 1;
@@ -221,6 +226,7 @@ impl<'a> Tokenizer<'a> {
             t.tf_acronym += 1;
             // "US", "WHO": all-capital words are names, never stop words.
             t.stop = false;
+            t.conjunction = false;
         } else if first.is_lowercase() {
             t.tf_lower += 1;
         } else if !self.initial && !title && first.is_uppercase() {
@@ -352,16 +358,14 @@ fn char_at(text: &str, i: usize) -> (char, usize) {
     }
 }
 
-/// A candidate phrase: frequency and the occurrence shown.
+/// A candidate phrase: its words and the occurrence shown.
+#[derive(Debug, Clone, Copy)]
 struct Cand {
-    tf: u32,
+    key: [u32; MAX_WORDS],
     first: u32,
     last: u32,
     /// The shown occurrence starts a sentence or lies in the title.
     initial: bool,
-    /// Written as a name somewhere: every word capitalized (or an acronym), in the body,
-    /// not just because a sentence starts with it.
-    name: bool,
 }
 
 /// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
@@ -394,28 +398,27 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         return Vec::new();
     }
 
-    // Context: distinct and total neighbours on each side within a clause.
-    let mut pairs: HashMap<u64, u32, Fx> =
-        HashMap::with_capacity_and_hasher(tokens.len(), Fx::default());
-    for w in tokens.windows(2) {
-        if w[0].closes {
-            continue;
-        }
-        let (a, b) = (w[0].term, w[1].term);
-        terms[a as usize].right_total += 1;
-        terms[b as usize].left_total += 1;
-        let n = pairs.entry(pair_key(a, b)).or_insert(0);
-        *n += 1;
-        if *n == 1 {
-            terms[a as usize].right_distinct += 1;
-            terms[b as usize].left_distinct += 1;
-        }
+    // Context: distinct and total neighbours on each side within a clause, from the
+    // sorted list of adjacent pairs.
+    let mut pairs: Vec<u64> = tokens
+        .windows(2)
+        .filter(|w| !w[0].closes)
+        .map(|w| pair_key(w[0].term, w[1].term))
+        .collect();
+    pairs.sort_unstable();
+    for run in pairs.chunk_by(|x, y| x == y) {
+        let (a, b) = ((run[0] >> ID_BITS) as usize, (run[0] & ID_MASK) as usize);
+        terms[a].right_total += run.len() as u32;
+        terms[b].left_total += run.len() as u32;
+        terms[a].right_distinct += 1;
+        terms[b].left_distinct += 1;
     }
 
     score_terms(&mut terms, &tokens, f64::from(sentence + 1));
 
-    let mut cands: HashMap<u64, ([u32; MAX_WORDS], Cand), Fx> =
-        HashMap::with_capacity_and_hasher(tokens.len() * 2, Fx::default());
+    // Every occurrence of a possible phrase: (phrase key, first token, words, written as
+    // a name). Sorting groups the occurrences of each phrase.
+    let mut occurrences: Vec<(u64, u32, u8, bool)> = Vec::with_capacity(tokens.len() * 2);
     for i in 0..tokens.len() {
         let t0 = &terms[tokens[i].term as usize];
         if t0.stop || t0.numeric {
@@ -432,52 +435,62 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             }
             let tok = &tokens[k];
             let tk = &terms[tok.term as usize];
-            if n > 0
-                && tk.stop
-                && CONJUNCTIONS.contains(&&text[tok.start as usize..tok.end as usize])
-            {
+            if n > 0 && tk.conjunction {
                 // "Latvia and Lithuania" is a list, not a phrase.
                 break;
             }
             key[n] = tok.term;
             all_caps &= tk.stop || tok.caps;
             if !(tk.stop || tk.numeric) {
-                let shown_initial = tokens[i].initial || tokens[i].title;
-                let (_, c) = cands.entry(phrase_key(&key)).or_insert((
-                    key,
-                    Cand {
-                        tf: 0,
-                        first: i as u32,
-                        last: k as u32,
-                        initial: shown_initial,
-                        name: false,
-                    },
+                occurrences.push((
+                    phrase_key(&key),
+                    i as u32,
+                    n as u8 + 1,
+                    starts_name && all_caps,
                 ));
-                c.tf += 1;
-                c.name |= starts_name && all_caps;
-                if c.initial && !shown_initial {
-                    c.first = i as u32;
-                    c.last = k as u32;
-                    c.initial = false;
-                }
             }
             if tok.closes {
                 break;
             }
         }
     }
+    occurrences.sort_unstable();
 
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
-    let mut ranked: Vec<(f64, [u32; MAX_WORDS], &Cand)> = cands
-        .values()
-        .filter(|(_, c)| c.tf >= 2 || c.name)
-        .map(|(key, c)| (phrase_score(key, c.tf, &terms, &pairs), *key, c))
-        .collect();
-    let order = |a: &(f64, [u32; MAX_WORDS], &Cand), b: &(f64, [u32; MAX_WORDS], &Cand)| {
+    let mut ranked: Vec<(f64, Cand)> = Vec::new();
+    for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
+        let name = run.iter().any(|o| o.3);
+        if run.len() < 2 && !name {
+            continue;
+        }
+        // Shown: the first occurrence that does not start a sentence or lie in the title.
+        let shown = run
+            .iter()
+            .find(|o| {
+                let t = &tokens[o.1 as usize];
+                !(t.initial || t.title)
+            })
+            .unwrap_or(&run[0]);
+        let first = shown.1 as usize;
+        let words = usize::from(shown.2);
+        let mut key = [u32::MAX; MAX_WORDS];
+        for (slot, tok) in key.iter_mut().zip(&tokens[first..first + words]) {
+            *slot = tok.term;
+        }
+        let tf = run.len() as u32;
+        let cand = Cand {
+            key,
+            first: first as u32,
+            last: (first + words - 1) as u32,
+            initial: tokens[first].initial || tokens[first].title,
+        };
+        ranked.push((phrase_score(&key, tf, &terms, &pairs), cand));
+    }
+    let order = |a: &(f64, Cand), b: &(f64, Cand)| {
         a.0.total_cmp(&b.0)
-            .then_with(|| a.2.first.cmp(&b.2.first))
-            .then_with(|| a.1.cmp(&b.1))
+            .then_with(|| a.1.first.cmp(&b.1.first))
+            .then_with(|| a.1.key.cmp(&b.1.key))
     };
     // Dedup looks at no more than this many of the best phrases.
     let horizon = max * 4;
@@ -491,24 +504,24 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     // longer phrase containing a kept one ("National Security Council" after "Council")
     // takes its place.
     let mut out: Vec<(String, String)> = Vec::with_capacity(max);
-    for (_, key, c) in ranked {
+    for (_, c) in ranked {
         if out.len() == max {
             break;
         }
         let surface =
             &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
-        let phrase = clean_surface(surface, c.initial, &terms[key[0] as usize]);
+        let phrase = clean_surface(surface, c.initial, &terms[c.key[0] as usize]);
         let folded = phrase.to_lowercase();
         let mut replaced = false;
         let mut duplicate = false;
         for (kept, kept_folded) in out.iter_mut() {
             match overlap(kept_folded, &folded) {
                 Overlap::Longer if !replaced => {
-                    *kept = phrase.clone();
-                    *kept_folded = folded.clone();
+                    kept.clone_from(&phrase);
+                    kept_folded.clone_from(&folded);
                     replaced = true;
                 }
-                Overlap::None if similarity(kept_folded, &folded) < DEDUP_SIMILARITY => {}
+                Overlap::None if !near_duplicate(kept_folded, &folded) => {}
                 _ => duplicate = true,
             }
         }
@@ -534,6 +547,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
 
 /// Term ids fit in 21 bits: the scanned text is capped far below two million words.
 const ID_BITS: u32 = 21;
+const ID_MASK: u64 = (1 << ID_BITS) - 1;
 
 fn pair_key(a: u32, b: u32) -> u64 {
     (u64::from(a) << ID_BITS) | u64::from(b)
@@ -541,19 +555,13 @@ fn pair_key(a: u32, b: u32) -> u64 {
 
 /// The phrase's term ids packed into one integer (absent words as all ones).
 fn phrase_key(key: &[u32; MAX_WORDS]) -> u64 {
-    let mask = (1u64 << ID_BITS) - 1;
     key.iter()
-        .fold(0, |acc, &id| (acc << ID_BITS) | (u64::from(id) & mask))
+        .fold(0, |acc, &id| (acc << ID_BITS) | (u64::from(id) & ID_MASK))
 }
 
 /// YAKE phrase score: product of word scores over (1 + their sum) and the phrase's
 /// frequency; lower is better.
-fn phrase_score(
-    key: &[u32; MAX_WORDS],
-    tf: u32,
-    terms: &[Term],
-    pairs: &HashMap<u64, u32, Fx>,
-) -> f64 {
+fn phrase_score(key: &[u32; MAX_WORDS], tf: u32, terms: &[Term], pairs: &[u64]) -> f64 {
     let mut prod = 1.0;
     let mut sum = 0.0;
     for (pos, &id) in key
@@ -566,7 +574,10 @@ fn phrase_score(
             // A stop word inside a phrase ("Bank of England"): the more often its
             // neighbours go with it, the less it weakens the phrase.
             let (prev, next) = (key[pos - 1], key[pos + 1]);
-            let edge = |a: u32, b: u32| f64::from(*pairs.get(&pair_key(a, b)).unwrap_or(&0));
+            let edge = |a: u32, b: u32| {
+                let k = pair_key(a, b);
+                (pairs.partition_point(|&p| p <= k) - pairs.partition_point(|&p| p < k)) as f64
+            };
             let p = edge(prev, id) / f64::from(terms[prev as usize].tf.max(1))
                 * (edge(id, next) / f64::from(t.tf.max(1)));
             prod *= 1.0 + (1.0 - p);
@@ -689,29 +700,27 @@ fn overlap(kept: &str, new: &str) -> Overlap {
     }
 }
 
-/// 1 − normalized Levenshtein distance between two strings (by characters); when the
-/// lengths alone put it below [`DEDUP_SIMILARITY`], that upper bound is returned instead.
-fn similarity(a: &str, b: &str) -> f64 {
-    // The distance is at least the difference in length: skip the work when that alone
-    // keeps the similarity below any threshold in use.
+/// Whether two phrases are within the edit distance that [`DEDUP_SIMILARITY`] allows
+/// (normalized by the longer one, by characters): "south korea" / "south korean".
+fn near_duplicate(a: &str, b: &str) -> bool {
     let (la, lb) = (a.chars().count(), b.chars().count());
-    let longest = la.max(lb);
-    if longest > 0 && (la.abs_diff(lb) as f64) / (longest as f64) > 1.0 - DEDUP_SIMILARITY {
-        return 1.0 - la.abs_diff(lb) as f64 / longest as f64;
+    let allowed = ((1.0 - DEDUP_SIMILARITY) * la.max(lb) as f64).floor() as usize;
+    if la.abs_diff(lb) > allowed {
+        return false;
     }
-    let a: Vec<char> = a.chars().collect();
+    edit_distance(a, b) <= allowed
+}
+
+/// Levenshtein distance by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 1.0;
-    }
     let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
+    for (i, ca) in a.chars().enumerate() {
         let mut prev = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == cb {
+            row[j + 1] = if ca == *cb {
                 prev
             } else {
                 1 + prev.min(row[j]).min(row[j + 1])
@@ -719,7 +728,7 @@ fn similarity(a: &str, b: &str) -> f64 {
             prev = cur;
         }
     }
-    1.0 - row[b.len()] as f64 / longest as f64
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -777,9 +786,11 @@ mod tests {
     }
 
     #[test]
-    fn similarity_is_normalized_edit_distance() {
-        assert!((similarity("south korea", "south korean") - 11.0 / 12.0).abs() < 1e-9);
-        assert_eq!(similarity("", ""), 1.0);
+    fn near_duplicates_by_edit_distance() {
+        assert_eq!(edit_distance("south korea", "south korean"), 1);
+        assert!(near_duplicate("south korea", "south korean"));
+        assert!(!near_duplicate("korea", "japan"));
+        assert!(near_duplicate("", ""));
     }
 
     #[test]
