@@ -292,8 +292,8 @@ impl fmt::Display for EvalReport {
         )?;
         writeln!(
             f,
-            "{:<28} {:>5} {:>9} {:>9}  {:<18} {}",
-            "field", "n", "precision", "recall", "target", "met"
+            "{:<28} {:>5} {:>9} {:>9}  {:<18} met",
+            "field", "n", "precision", "recall", "target"
         )?;
         writeln!(
             f,

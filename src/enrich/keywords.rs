@@ -456,12 +456,28 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     }
     occurrences.sort_unstable();
 
+    // A word that only ever occurs inside one longer phrase ("North" of "North Korea") is
+    // that phrase, not a key word of its own.
+    let mut in_phrase = vec![0u32; terms.len()];
+    for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
+        let (first, words) = (run[0].1 as usize, usize::from(run[0].2));
+        if words > 1 {
+            for tok in [&tokens[first], &tokens[first + words - 1]] {
+                let slot = &mut in_phrase[tok.term as usize];
+                *slot = (*slot).max(run.len() as u32);
+            }
+        }
+    }
+
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
     let mut ranked: Vec<(f64, Cand)> = Vec::new();
     for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
         let name = run.iter().any(|o| o.3);
         if run.len() < 2 && !name {
+            continue;
+        }
+        if run[0].2 == 1 && in_phrase[tokens[run[0].1 as usize].term as usize] >= run.len() as u32 {
             continue;
         }
         // Shown: the first occurrence that does not start a sentence or lie in the title.
@@ -504,6 +520,10 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     // longer phrase containing a kept one ("National Security Council" after "Council")
     // takes its place.
     let mut out: Vec<(String, String)> = Vec::with_capacity(max);
+    // Token spans of the kept phrases' shown occurrences: a phrase overlapping one of
+    // them is a piece of the same longer name ("Islamic Revolutionary" and
+    // "Revolutionary Guard Corps").
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(max);
     for (_, c) in ranked {
         if out.len() == max {
             break;
@@ -512,6 +532,9 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
         let phrase = clean_surface(surface, c.initial, &terms[c.key[0] as usize]);
         let folded = phrase.to_lowercase();
+        if spans.iter().any(|&(a, b)| c.first <= b && a <= c.last) {
+            continue;
+        }
         let mut replaced = false;
         let mut duplicate = false;
         for (kept, kept_folded) in out.iter_mut() {
@@ -540,6 +563,9 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             out.retain(|_| keep.next().unwrap_or(true));
         } else if !duplicate {
             out.push((phrase, folded));
+        }
+        if !duplicate {
+            spans.push((c.first, c.last));
         }
     }
     out.into_iter().map(|(p, _)| p).collect()

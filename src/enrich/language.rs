@@ -191,11 +191,11 @@ fn sample(article: &Article, body_chars: usize) -> (String, bool) {
         .char_indices()
         .nth(body_chars)
         .map_or(article.body.len(), |(i, _)| i);
-    let summary = article.summary.as_deref().unwrap_or("");
+    let summary = super::distinct_summary(article).unwrap_or("");
     let mut s = String::with_capacity(article.title.len() + summary.len() + body_end + 4);
     s.push_str(&article.title);
     s.push_str(". ");
-    if !summary.is_empty() && !article.body.starts_with(summary) {
+    if !summary.is_empty() {
         s.push_str(summary);
         s.push_str(". ");
     }

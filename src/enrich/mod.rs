@@ -188,7 +188,7 @@ impl Enricher {
 /// so that no phrase or sentence runs from one into the next.
 fn scan_text(article: &Article) -> String {
     let body = truncate_at_char(&article.body, SCAN_BODY_BYTES);
-    let summary = article.summary.as_deref().unwrap_or("");
+    let summary = distinct_summary(article).unwrap_or("");
     let mut text = String::with_capacity(article.title.len() + summary.len() + body.len() + 4);
     text.push_str(&article.title);
     text.push_str("\n\n");
@@ -198,6 +198,14 @@ fn scan_text(article: &Article) -> String {
     }
     text.push_str(body);
     text
+}
+
+/// The summary, unless the body repeats it near its start (many feeds use the first
+/// paragraph as the summary); counting it twice would double its words' weight.
+pub(crate) fn distinct_summary(article: &Article) -> Option<&str> {
+    let summary = article.summary.as_deref()?.trim();
+    let head = truncate_at_char(&article.body, summary.len() + 512);
+    (!summary.is_empty() && !head.contains(summary)).then_some(summary)
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.

@@ -185,7 +185,15 @@ pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
         let def = if is_acronym(inner) {
             // "Long Form (ACRO)"
             let words = words_before(text, open, letters(inner).len() + MAX_SKIPPED);
-            long_form(text, &words, &letters(inner), rules, false).map(|first| {
+            long_form(
+                text,
+                &words,
+                &letters(inner),
+                &lower_letters(inner),
+                rules,
+                false,
+            )
+            .map(|first| {
                 let start = words[first].start;
                 Definition {
                     name: text[start..words[words.len() - 1].end].to_owned(),
@@ -206,7 +214,15 @@ pub fn find_definitions(text: &str, lang: Option<&str>) -> Vec<Definition> {
             let inner_start =
                 open + 1 + (text[open + 1..close].len() - text[open + 1..close].trim_start().len());
             let words = words_in(text, inner_start, inner_start + inner.len());
-            long_form(text, &words, &letters(acronym), rules, true).map(|_| Definition {
+            long_form(
+                text,
+                &words,
+                &letters(acronym),
+                &lower_letters(acronym),
+                rules,
+                true,
+            )
+            .map(|_| Definition {
                 name: inner.to_owned(),
                 acronym: acronym.to_owned(),
                 start: acro.start,
@@ -242,6 +258,16 @@ fn letters(acronym: &str) -> Vec<char> {
         .chars()
         .filter(|c| c.is_alphabetic() || *c == '&')
         .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// For each of the acronym's letters, whether it is written in lower case ("Af" in
+/// "AfCFTA", "f" in "BfV").
+fn lower_letters(acronym: &str) -> Vec<bool> {
+    acronym
+        .chars()
+        .filter(|c| c.is_alphabetic() || *c == '&')
+        .map(char::is_lowercase)
         .collect()
 }
 
@@ -333,6 +359,7 @@ fn long_form(
     text: &str,
     words: &[Word],
     acro: &[char],
+    lower: &[bool],
     rules: Rules,
     whole: bool,
 ) -> Option<usize> {
@@ -341,18 +368,29 @@ fn long_form(
         .iter()
         .map(|w| w.strip_suffix("'s").or(w.strip_suffix("’s")).unwrap_or(w))
         .collect();
-    search(&words, acro, acro.len(), words.len(), rules, whole)
+    let acro = Acronym {
+        letters: acro,
+        lower,
+    };
+    search(&words, &acro, acro.letters.len(), words.len(), rules, whole)
+}
+
+/// An acronym's letters (upper-cased) and which were written in lower case.
+struct Acronym<'a> {
+    letters: &'a [char],
+    lower: &'a [bool],
 }
 
 /// Letters `acro[..i]` remain to be spelled by `words[..j]`; returns the first word used.
 fn search(
     words: &[&str],
-    acro: &[char],
+    acronym: &Acronym<'_>,
     i: usize,
     j: usize,
     rules: Rules,
     whole: bool,
 ) -> Option<usize> {
+    let acro = acronym.letters;
     if i == 0 {
         return (!whole || j == 0).then_some(j);
     }
@@ -367,7 +405,7 @@ fn search(
     // The word right before the parenthesis must give a letter; connectors may be skipped
     // inside the long form.
     if connector && !last_word {
-        if let Some(k) = search(words, acro, i, j - 1, rules, whole) {
+        if let Some(k) = search(words, acronym, i, j - 1, rules, whole) {
             return Some(k);
         }
     }
@@ -381,6 +419,21 @@ fn search(
             options.push(c);
         }
     }
+    if !connector {
+        // Letters written in lower case in the acronym may come from inside the word
+        // that gives the capital before them ("African" gives "Af" in "AfCFTA").
+        let upper: Vec<char> = word.chars().flat_map(char::to_uppercase).collect();
+        for c in (2..=3.min(i)).rev() {
+            let want = &acro[i - c..i];
+            if !acronym.lower[i - c]
+                && acronym.lower[i - c + 1..i].iter().all(|l| *l)
+                && upper.first() == Some(&want[0])
+                && in_order(&upper[1..], &want[1..])
+            {
+                options.push(c);
+            }
+        }
+    }
     if rules.compounds && !connector {
         // Initial, then up to two letters found in order later in the word.
         let upper: Vec<char> = word.chars().flat_map(char::to_uppercase).collect();
@@ -392,7 +445,7 @@ fn search(
         }
     }
     for c in options {
-        if let Some(k) = search(words, acro, i - c, j - 1, rules, whole) {
+        if let Some(k) = search(words, acronym, i - c, j - 1, rules, whole) {
             // The long form starts with a capitalized content word.
             if k == j - 1 && (connector || !capitalized) {
                 continue;
