@@ -3,9 +3,10 @@
 //! table compiled once in [`Enricher::new`] and shared read-only between threads.
 //!
 //! # Work per article
-//! - language: whatlang on the title, summary and the first [`LANGUAGE_SAMPLE_CHARS`]
-//!   characters of the body ([`language`]);
-//! - stats: the whole body, one linear scan ([`stats`]);
+//! - language: whatlang on the title, summary and the first few hundred characters of the
+//!   body, and on the first [`LANGUAGE_SAMPLE_CHARS`] only when that leaves doubt
+//!   ([`language`]);
+//! - stats: the whole body, linear scans ([`stats`]);
 //! - entities and keywords: the title, summary and the first [`SCAN_BODY_BYTES`] bytes of
 //!   the body. Countries and gazetteer organizations come from one Aho-Corasick pass over
 //!   that text ([`gazetteer`], [`countries`], [`orgs`]); acronym definitions from a scan
@@ -13,6 +14,7 @@
 //!
 //! Data lives in `data/` and is compiled into the binary; the publisher map and the
 //! organization gazetteer can be extended from files named in [`EnrichOptions`].
+//! Accuracy on the labelled set in `eval/enrich/` is measured by [`eval::run_eval`].
 
 pub mod countries;
 pub mod eval;
