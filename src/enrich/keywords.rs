@@ -454,7 +454,8 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             }
         }
     }
-    occurrences.sort_unstable();
+    // Sorting by the key alone is enough (and cheaper): positions are compared below.
+    occurrences.sort_unstable_by_key(|o| o.0);
 
     // A word that only ever occurs inside one longer phrase ("North" of "North Korea") is
     // that phrase, not a key word of its own.
@@ -483,11 +484,13 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         // Shown: the first occurrence that does not start a sentence or lie in the title.
         let shown = run
             .iter()
-            .find(|o| {
+            .filter(|o| {
                 let t = &tokens[o.1 as usize];
                 !(t.initial || t.title)
             })
-            .unwrap_or(&run[0]);
+            .min_by_key(|o| o.1)
+            .or_else(|| run.iter().min_by_key(|o| o.1))
+            .expect("runs are not empty");
         let first = shown.1 as usize;
         let words = usize::from(shown.2);
         let mut key = [u32::MAX; MAX_WORDS];
@@ -731,10 +734,31 @@ fn overlap(kept: &str, new: &str) -> Overlap {
 fn near_duplicate(a: &str, b: &str) -> bool {
     let (la, lb) = (a.chars().count(), b.chars().count());
     let allowed = ((1.0 - DEDUP_SIMILARITY) * la.max(lb) as f64).floor() as usize;
-    if la.abs_diff(lb) > allowed {
-        return false;
+    match allowed {
+        _ if la.abs_diff(lb) > allowed => false,
+        0 => a == b,
+        1 => within_one_edit(a, b),
+        _ => edit_distance(a, b) <= allowed,
     }
-    edit_distance(a, b) <= allowed
+}
+
+/// Whether one insertion, deletion or substitution (or none) turns `a` into `b`.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.chars(), b.chars());
+    loop {
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) if p == q => continue,
+            (None, None) => return true,
+            (p, q) => {
+                // First difference: substitute, or skip one character on either side.
+                let (xs, ys) = (x.as_str(), y.as_str());
+                let rest_is = |c: Option<char>, rest: &str, other: &str| {
+                    c.is_some_and(|c| other.strip_prefix(c) == Some(rest))
+                };
+                return xs == ys || rest_is(p, xs, ys) || rest_is(q, ys, xs);
+            }
+        }
+    }
 }
 
 /// Levenshtein distance by characters.
@@ -817,6 +841,26 @@ mod tests {
         assert!(near_duplicate("south korea", "south korean"));
         assert!(!near_duplicate("korea", "japan"));
         assert!(near_duplicate("", ""));
+        for (a, b, one) in [
+            ("pact", "pacts", true),
+            ("pacts", "pact", true),
+            ("korea", "korean", true),
+            ("seoul", "seoel", true),
+            ("seoul", "soul", true),
+            ("seoul", "seoul", true),
+            ("seoul", "sel", false),
+            ("ab", "ba", false),
+        ] {
+            assert_eq!(within_one_edit(a, b), one, "{a} {b}");
+            assert_eq!(within_one_edit(a, b), edit_distance(a, b) <= 1, "{a} {b}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_edit_check_agrees_with_edit_distance(a in "[abé]{0,6}", b in "[abé]{0,6}") {
+            proptest::prop_assert_eq!(within_one_edit(&a, &b), edit_distance(&a, &b) <= 1);
+        }
     }
 
     #[test]
