@@ -7,10 +7,11 @@
 //!   body, and on the first [`LANGUAGE_SAMPLE_CHARS`] only when that leaves doubt
 //!   ([`language`]);
 //! - stats: the whole body, linear scans ([`stats`]);
-//! - entities and keywords: the title, summary and the first [`SCAN_BODY_BYTES`] bytes of
-//!   the body. Countries and gazetteer organizations come from one Aho-Corasick pass over
-//!   that text ([`gazetteer`], [`countries`], [`orgs`]); acronym definitions from a scan
-//!   for parentheses ([`orgs`]); key phrases from one tokenization ([`keywords`]).
+//! - entities and keywords: the title, summary and the first
+//!   [`EnrichOptions::scan_body_bytes`] bytes of the body (default [`SCAN_BODY_BYTES`]).
+//!   Countries and gazetteer organizations come from one Aho-Corasick pass over that text
+//!   ([`gazetteer`], [`countries`], [`orgs`]); acronym definitions from a scan for
+//!   parentheses ([`orgs`]); key phrases from one tokenization ([`keywords`]).
 //!
 //! Data lives in `data/` and is compiled into the binary; the publisher map and the
 //! organization gazetteer can be extended from files named in [`EnrichOptions`].
@@ -34,9 +35,12 @@ use crate::model::{Article, Enrichment, Entities};
 pub use language::LANGUAGE_SAMPLE_CHARS;
 pub use stats::WORDS_PER_MINUTE;
 
-/// Body bytes scanned for entities and keywords. Long articles name their subjects early;
-/// the cap keeps matching and keyword work bounded whatever the body size.
+/// Default body bytes scanned for entities and keywords. Long articles name their subjects
+/// early; the cap keeps matching and keyword work bounded whatever the body size.
 pub const SCAN_BODY_BYTES: usize = 16 * 1024;
+
+/// Smallest accepted `scan_body_bytes`: a lead paragraph.
+pub const MIN_SCAN_BODY_BYTES: usize = 256;
 
 /// Settings the enrich stage needs (from `[enrich]` in the configuration).
 #[derive(Debug, Clone)]
@@ -55,6 +59,10 @@ pub struct EnrichOptions {
     /// Extra organizations (TSV: `name<TAB>acronym<TAB>forms`, as
     /// `data/organizations.tsv`), added to the shipped gazetteer.
     pub organizations_path: Option<PathBuf>,
+    /// Body bytes scanned for countries, organizations and keywords (the title and
+    /// summary always are). Keyword extraction is the stage's largest cost and grows
+    /// linearly with this.
+    pub scan_body_bytes: usize,
 }
 
 /// The default language set: the languages most common in international news feeds.
@@ -71,6 +79,7 @@ impl Default for EnrichOptions {
             min_language_confidence: language::DEFAULT_MIN_CONFIDENCE,
             publishers_path: None,
             organizations_path: None,
+            scan_body_bytes: SCAN_BODY_BYTES,
         }
     }
 }
@@ -98,6 +107,12 @@ pub struct Detailed {
 
 impl Enricher {
     pub fn new(opts: EnrichOptions) -> anyhow::Result<Self> {
+        if opts.scan_body_bytes < MIN_SCAN_BODY_BYTES {
+            anyhow::bail!(
+                "scan_body_bytes must be at least {MIN_SCAN_BODY_BYTES}, got {}",
+                opts.scan_body_bytes
+            );
+        }
         let language =
             language::LanguageDetector::new(&opts.languages, opts.min_language_confidence)?;
         let mut builder = gazetteer::Builder::default();
@@ -142,7 +157,7 @@ impl Enricher {
             .as_deref()
             .or(article.language_hint.as_deref());
         let stats = stats::compute(&article.body);
-        let text = scan_text(article);
+        let text = scan_text(article, self.opts.scan_body_bytes);
 
         let hits = self.gazetteer.find(&text, lang);
         let countries = self.countries.collect(&hits);
@@ -186,10 +201,10 @@ impl Enricher {
     }
 }
 
-/// Title, summary and the first [`SCAN_BODY_BYTES`] of the body, separated like paragraphs
-/// so that no phrase or sentence runs from one into the next.
-fn scan_text(article: &Article) -> String {
-    let body = truncate_at_char(&article.body, SCAN_BODY_BYTES);
+/// Title, summary and the first `body_bytes` of the body, separated like paragraphs so
+/// that no phrase or sentence runs from one into the next.
+fn scan_text(article: &Article, body_bytes: usize) -> String {
+    let body = truncate_at_char(&article.body, body_bytes);
     let summary = distinct_summary(article).unwrap_or("");
     let mut text = String::with_capacity(article.title.len() + summary.len() + body.len() + 4);
     text.push_str(&article.title);

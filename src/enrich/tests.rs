@@ -247,6 +247,11 @@ fn options_extend_publishers_and_organizations() {
         ..EnrichOptions::default()
     });
     assert!(bad.is_err());
+    let bad = Enricher::new(EnrichOptions {
+        scan_body_bytes: 10,
+        ..EnrichOptions::default()
+    });
+    assert!(bad.is_err());
 }
 
 proptest::proptest! {
