@@ -191,9 +191,10 @@ fn sample(article: &Article, body_chars: usize) -> (String, bool) {
         .char_indices()
         .nth(body_chars)
         .map_or(article.body.len(), |(i, _)| i);
+    let title = super::title(article);
     let summary = super::distinct_summary(article).unwrap_or("");
-    let mut s = String::with_capacity(article.title.len() + summary.len() + body_end + 4);
-    s.push_str(&article.title);
+    let mut s = String::with_capacity(title.len() + summary.len() + body_end + 4);
+    s.push_str(title);
     s.push_str(". ");
     if !summary.is_empty() {
         s.push_str(summary);

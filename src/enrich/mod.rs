@@ -39,6 +39,11 @@ pub use stats::WORDS_PER_MINUTE;
 /// early; the cap keeps matching and keyword work bounded whatever the body size.
 pub const SCAN_BODY_BYTES: usize = 16 * 1024;
 
+/// Title and summary bytes read: real ones are far shorter; the caps bound the work for
+/// malformed input.
+pub const MAX_TITLE_BYTES: usize = 1024;
+pub const MAX_SUMMARY_BYTES: usize = 4096;
+
 /// Smallest accepted `scan_body_bytes`: a lead paragraph.
 pub const MIN_SCAN_BODY_BYTES: usize = 256;
 
@@ -205,9 +210,10 @@ impl Enricher {
 /// that no phrase or sentence runs from one into the next.
 fn scan_text(article: &Article, body_bytes: usize) -> String {
     let body = truncate_at_char(&article.body, body_bytes);
+    let title = title(article);
     let summary = distinct_summary(article).unwrap_or("");
-    let mut text = String::with_capacity(article.title.len() + summary.len() + body.len() + 4);
-    text.push_str(&article.title);
+    let mut text = String::with_capacity(title.len() + summary.len() + body.len() + 4);
+    text.push_str(title);
     text.push_str("\n\n");
     if !summary.is_empty() {
         text.push_str(summary);
@@ -220,9 +226,14 @@ fn scan_text(article: &Article, body_bytes: usize) -> String {
 /// The summary, unless the body repeats it near its start (many feeds use the first
 /// paragraph as the summary); counting it twice would double its words' weight.
 pub(crate) fn distinct_summary(article: &Article) -> Option<&str> {
-    let summary = article.summary.as_deref()?.trim();
+    let summary = truncate_at_char(article.summary.as_deref()?.trim(), MAX_SUMMARY_BYTES);
     let head = truncate_at_char(&article.body, summary.len() + 512);
     (!summary.is_empty() && !head.contains(summary)).then_some(summary)
+}
+
+/// The title, cut to [`MAX_TITLE_BYTES`].
+pub(crate) fn title(article: &Article) -> &str {
+    truncate_at_char(&article.title, MAX_TITLE_BYTES)
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
