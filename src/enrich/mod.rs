@@ -39,9 +39,11 @@ pub use stats::WORDS_PER_MINUTE;
 /// early; the cap keeps matching and keyword work bounded whatever the body size.
 pub const SCAN_BODY_BYTES: usize = 16 * 1024;
 
-/// Title and summary bytes read: real ones are far shorter; the caps bound the work for
-/// malformed input.
+/// Title bytes read: real titles are far shorter; the cap bounds the work for malformed
+/// input.
 pub const MAX_TITLE_BYTES: usize = 1024;
+
+/// Summary bytes read, for the same reason.
 pub const MAX_SUMMARY_BYTES: usize = 4096;
 
 /// Smallest accepted `scan_body_bytes`: a lead paragraph.
