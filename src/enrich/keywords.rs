@@ -85,30 +85,57 @@ impl FxHasher {
 
 type Fx = BuildHasherDefault<FxHasher>;
 
-/// A language's stop words (lower case).
-pub type StopSet = HashSet<&'static str, Fx>;
+/// Key of a lower-cased word: its 64-bit FxHash. Terms and stop words are compared by key
+/// (a collision among the few thousand words of one article is vanishingly unlikely and
+/// would only merge two terms' counts).
+fn word_key(lower: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(lower.as_bytes());
+    h.finish()
+}
+
+/// A language's stop words, by [`word_key`] of their lower-case form.
+#[derive(Debug, Default)]
+pub struct StopSet {
+    keys: HashSet<u64, Fx>,
+}
+
+impl StopSet {
+    fn parse(text: &str) -> Self {
+        StopSet {
+            keys: text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .map(|w| word_key(&w.to_lowercase()))
+                .collect(),
+        }
+    }
+
+    /// Whether `lower` (a lower-case word) is a stop word.
+    pub fn contains(&self, lower: &str) -> bool {
+        self.keys.contains(&word_key(lower))
+    }
+
+    fn contains_key(&self, key: u64) -> bool {
+        self.keys.contains(&key)
+    }
+}
 
 /// Stop words per language; English serves articles of other or unknown languages.
 #[derive(Debug)]
 pub struct StopWords {
-    en: HashSet<&'static str, Fx>,
-    other: Vec<(&'static str, HashSet<&'static str, Fx>)>,
-}
-
-fn parse_stopwords(text: &'static str) -> HashSet<&'static str, Fx> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .flat_map(str::split_whitespace)
-        .collect()
+    en: StopSet,
+    other: Vec<(&'static str, StopSet)>,
 }
 
 impl StopWords {
     pub fn shipped() -> Self {
         StopWords {
-            en: parse_stopwords(STOP_EN),
+            en: StopSet::parse(STOP_EN),
             other: STOP_OTHER
                 .iter()
-                .map(|(l, t)| (*l, parse_stopwords(t)))
+                .map(|(l, t)| (*l, StopSet::parse(t)))
                 .collect(),
         }
     }
@@ -167,9 +194,7 @@ struct Tokenizer<'a> {
     stop: &'a StopSet,
     capitals_mark_names: bool,
     title_end: usize,
-    /// Term id by hash of the lower-cased word (64-bit FxHash; a collision among the few
-    /// thousand words of one article is vanishingly unlikely and would only merge two
-    /// terms' counts).
+    /// Term id by [`word_key`].
     ids: HashMap<u64, u32, Fx>,
     terms: Vec<Term>,
     tokens: Vec<Token>,
@@ -198,16 +223,14 @@ impl<'a> Tokenizer<'a> {
                 self.lower.extend(c.to_lowercase());
             }
         }
-        let mut h = FxHasher::default();
-        h.write(self.lower.as_bytes());
-        let key = h.finish();
+        let key = word_key(&self.lower);
         let id = match self.ids.get(&key) {
             Some(id) => *id,
             None => {
                 let id = self.terms.len() as u32;
                 self.ids.insert(key, id);
                 let single = word.chars().nth(1).is_none();
-                let stop = single || self.stop.contains(self.lower.as_str());
+                let stop = single || self.stop.contains_key(key);
                 self.terms.push(Term {
                     stop,
                     conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
