@@ -10,10 +10,19 @@
 //!
 //! [`pipeline`] composes them into one `process` call returning an [`pipeline::Outcome`]:
 //! publish, duplicate, or dead-letter.
+pub mod app;
+pub mod changelog;
+pub mod config;
 pub mod decode;
 pub mod dedup;
+pub mod demo;
 pub mod enrich;
+pub mod http;
+pub mod kafka;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod offsets;
 pub mod pipeline;
+pub mod produce;
+pub mod telemetry;

@@ -96,6 +96,8 @@ pub struct Metrics {
     stage_duration: HistogramVec,
     end_to_end: Histogram,
     publish_duration: Histogram,
+    changelog_lag: Histogram,
+    dead_letter_redeliveries: IntCounter,
 }
 
 fn reg<C: prometheus::core::Collector + Clone + 'static>(
@@ -245,6 +247,20 @@ impl Metrics {
                     .buckets(latency_buckets),
                 )?,
             )?,
+            changelog_lag: reg(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "newsflow_changelog_lag_seconds",
+                        "From a record's output timestamp to this replica's dedup index knowing it (the cross-replica race window).",
+                    )
+                    .buckets(prometheus::exponential_buckets(0.001, 2.0, 16)?),
+                )?,
+            )?,
+            dead_letter_redeliveries: counter(
+                "newsflow_dead_letter_redeliveries_total",
+                "Bad messages redelivered (after a crash or rebalance) that were already in the dead-letter topic; not written again.",
+            )?,
         };
         let build = reg(
             r,
@@ -288,6 +304,26 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
         Ok(m)
+    }
+
+    /// Totals, for summaries (`demo`) and tests.
+    pub fn consumed(&self) -> u64 {
+        self.consumed.get()
+    }
+    pub fn published(&self) -> u64 {
+        self.published.get()
+    }
+    pub fn duplicates(&self) -> u64 {
+        DuplicateKind::ALL
+            .iter()
+            .map(|k| self.duplicates.with_label_values(&[k.as_str()]).get())
+            .sum()
+    }
+    pub fn dead_letters(&self) -> u64 {
+        DEAD_LETTER_REASONS
+            .iter()
+            .map(|r| self.dead_letters.with_label_values(&[r]).get())
+            .sum()
     }
 
     pub fn record_consumed(&self) {
@@ -347,6 +383,12 @@ impl Metrics {
     }
     pub fn observe_publish(&self, seconds: f64) {
         self.publish_duration.observe(seconds);
+    }
+    pub fn observe_changelog_lag(&self, seconds: f64) {
+        self.changelog_lag.observe(seconds);
+    }
+    pub fn record_dead_letter_redelivery(&self) {
+        self.dead_letter_redeliveries.inc();
     }
     pub fn set_ready(&self, ready: bool) {
         self.ready.set(i64::from(ready));

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::decode::{decode, DecodeLimits};
-use crate::dedup::{fingerprint, DedupOptions, Deduper, DuplicateKind, Verdict};
+use crate::dedup::{
+    fingerprint, DedupOptions, Deduper, DuplicateKind, PublishedFingerprint, Verdict,
+};
 use crate::enrich::{EnrichOptions, Enricher};
 use crate::metrics::{Metrics, Stage};
 use crate::model::{Ingest, Record};
@@ -61,9 +63,35 @@ pub struct PipelineOptions {
 
 pub struct Pipeline {
     opts: PipelineOptions,
+    dead_letters: Mutex<DeadLetterPositions>,
     deduper: Mutex<Deduper>,
     enricher: Enricher,
     metrics: Metrics,
+}
+
+/// Source positions of dead letters, oldest evicted first beyond a fixed budget.
+#[derive(Debug, Default)]
+struct DeadLetterPositions {
+    set: std::collections::HashSet<(String, i32, i64)>,
+    order: std::collections::VecDeque<(String, i32, i64)>,
+}
+
+impl DeadLetterPositions {
+    const MAX: usize = 1_000_000;
+
+    fn insert(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
+        let key = (topic.to_owned(), partition, offset);
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// The JSON written to the duplicates topic.
@@ -86,6 +114,7 @@ impl Pipeline {
         metrics.dedup_capacity.set(opts.dedup.max_entries as i64);
         Ok(Pipeline {
             opts,
+            dead_letters: Mutex::default(),
             deduper: Mutex::new(deduper),
             enricher,
             metrics,
@@ -98,6 +127,31 @@ impl Pipeline {
         self.metrics
             .observe_stage(stage, start.elapsed().as_secs_f64());
         out
+    }
+
+    /// Feeds a record read back from the output topic (start-up rebuild, or another
+    /// replica's output) into the dedup index. Returns false for a payload that is not a
+    /// record.
+    pub fn remember(&self, payload: &[u8], now: DateTime<Utc>) -> bool {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return false;
+        };
+        let Some(p) = PublishedFingerprint::from_record_json(&v) else {
+            return false;
+        };
+        let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
+        index.remember(&p, now);
+        self.metrics.dedup_entries.set(index.len() as i64);
+        true
+    }
+
+    /// Notes that the message at this source position is in the dead-letter topic.
+    /// Returns false when it was already known.
+    pub fn remember_dead_letter(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        self.dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic, partition, offset)
     }
 
     /// Runs every stage on one message. Never panics on any input.
@@ -136,7 +190,13 @@ impl Pipeline {
         };
         let (fp, verdict) = self.timed(Stage::Dedup, || {
             let fp = fingerprint(&article);
-            let event_time = article.published_at.unwrap_or(meta.received_at);
+            // The window runs on publication time; an article published before the window
+            // (a backfill) or with no date is placed at its ingest time instead, so it is
+            // still deduplicated against copies arriving now.
+            let event_time = article
+                .published_at
+                .filter(|p| *p > now - self.opts.dedup.window)
+                .unwrap_or(meta.received_at);
             let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
             let verdict = index.check(&fp, event_time, now);
             self.metrics.dedup_entries.set(index.len() as i64);

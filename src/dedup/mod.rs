@@ -93,6 +93,38 @@ fn hash64(bytes: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
+/// What the index keeps of a published record, read back from the output topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedFingerprint {
+    pub fp: ArticleFingerprint,
+    pub event_time: Option<DateTime<Utc>>,
+}
+
+impl PublishedFingerprint {
+    /// Parses the fields the index needs from a published record; `None` when absent.
+    pub fn from_record_json(v: &serde_json::Value) -> Option<PublishedFingerprint> {
+        let id = u128::from_str_radix(v.get("id")?.as_str()?, 16).ok()?;
+        let fps = v.get("fingerprints")?;
+        let content_hash = u128::from_str_radix(fps.get("content_hash")?.as_str()?, 16).ok()?;
+        let simhash = u64::from_str_radix(fps.get("simhash")?.as_str()?, 16).ok()?;
+        let event_time = v
+            .get("published_at")
+            .and_then(|t| t.as_str())
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let has_url = v.get("url").is_some_and(|u| u.is_string());
+        Some(PublishedFingerprint {
+            fp: ArticleFingerprint {
+                id,
+                has_url,
+                content_hash,
+                simhash,
+            },
+            event_time,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DuplicateKind {
     Url,
@@ -186,6 +218,27 @@ impl Deduper {
         self.by_content.insert(fp.content_hash, fp.id);
         self.order.push_back((event_time, fp.id));
         Verdict::Unique
+    }
+
+    /// Adds a record published earlier (by this or another replica). Idempotent.
+    pub fn remember(&mut self, p: &PublishedFingerprint, now: DateTime<Utc>) {
+        let at = p
+            .event_time
+            .filter(|t| *t > now - self.opts.window)
+            .unwrap_or(now);
+        if self.by_id.contains_key(&p.fp.id) {
+            return;
+        }
+        self.by_id.insert(
+            p.fp.id,
+            Entry {
+                content_hash: p.fp.content_hash,
+                at,
+            },
+        );
+        self.by_content.entry(p.fp.content_hash).or_insert(p.fp.id);
+        self.order.push_back((at, p.fp.id));
+        self.evict(now);
     }
 
     fn evict(&mut self, now: DateTime<Utc>) {

@@ -1,0 +1,247 @@
+//! The output topic is the dedup changelog. Before consuming input, every replica reads the
+//! output topic back over the dedup window, up to the end offsets it finds at start-up, into
+//! its dedup index (the rebuild; readiness stays false until it is done). It then keeps
+//! tailing the output topic, outside the consumer group, so records other replicas publish
+//! reach its index too.
+//!
+//! The dead-letter topic is read the same way for the source positions of dead letters,
+//! so a bad message redelivered after a crash is not dead-lettered a second time.
+//!
+//! Remaining race: a copy processed by replica B before replica A's record of the same
+//! story reaches B's tail is published by both. The window is A's publish latency plus B's
+//! fetch wait; `newsflow_changelog_lag_seconds` measures it (record timestamp → remembered).
+//! Downstream keyed compaction on `id` removes URL duplicates that slip through.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildReport {
+    pub records: u64,
+    pub partitions: usize,
+    /// False when the rebuild deadline passed before every partition was read.
+    pub complete: bool,
+    pub elapsed: Duration,
+}
+
+/// Starts the changelog reader on its own thread. The receiver yields one report when the
+/// rebuild is over; the thread then tails the topic until `stop` is cancelled.
+pub fn spawn(
+    settings: &Settings,
+    brokers: &str,
+    pipeline: Arc<Pipeline>,
+    metrics: Metrics,
+    stop: CancellationToken,
+) -> anyhow::Result<(
+    std::thread::JoinHandle<()>,
+    std::sync::mpsc::Receiver<RebuildReport>,
+)> {
+    let mut cfg = crate::kafka::consumer_config(settings, brokers)?;
+    cfg.set("group.id", format!("{}.changelog", settings.kafka.group_id))
+        .set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = cfg.create().context("creating changelog reader")?;
+    let topics = Topics {
+        output: settings.kafka.output_topic.clone(),
+        dlq: settings.kafka.dlq_topic.clone(),
+    };
+    let window = Duration::from_secs(settings.dedup.window_hours * 3600);
+    let deadline = Duration::from_secs(settings.dedup.rebuild_timeout_secs);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name("newsflow-changelog".into())
+        .spawn(move || {
+            if let Err(e) = read(
+                &consumer, &topics, window, deadline, &pipeline, &metrics, &stop, &tx,
+            ) {
+                warn!(error = format!("{e:#}"), "changelog reader stopped");
+            }
+            // If the rebuild never reported (error), let start-up continue rather than hang.
+            let _ = tx.send(RebuildReport {
+                records: 0,
+                partitions: 0,
+                complete: false,
+                elapsed: Duration::ZERO,
+            });
+        })?;
+    Ok((handle, rx))
+}
+
+/// End offset per (topic, partition) that the rebuild must reach.
+type EndOffsets = HashMap<(String, i32), i64>;
+
+struct Topics {
+    output: String,
+    /// Read too: the source positions of dead letters, so a bad message redelivered after a
+    /// crash is not dead-lettered twice.
+    dlq: String,
+}
+
+/// Assigns every partition of both topics from the window start; returns the end offsets
+/// found now, which the rebuild must reach.
+fn assign_window(
+    consumer: &BaseConsumer,
+    topics: &Topics,
+    since: i64,
+) -> anyhow::Result<(usize, EndOffsets)> {
+    let timeout = Duration::from_secs(10);
+    let mut by_time = TopicPartitionList::new();
+    for topic in [&topics.output, &topics.dlq] {
+        let md = consumer
+            .fetch_metadata(Some(topic), timeout)
+            .with_context(|| format!("metadata of {topic}"))?;
+        for p in md
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic.as_str())
+            .flat_map(|t| t.partitions())
+        {
+            by_time.add_partition_offset(topic, p.id(), Offset::Offset(since))?;
+        }
+    }
+    let starts = consumer
+        .offsets_for_times(by_time, timeout)
+        .context("offsets for the window start")?;
+    let mut remaining = HashMap::new();
+    let mut assign = TopicPartitionList::new();
+    for e in starts.elements() {
+        let (low, high) = consumer.fetch_watermarks(e.topic(), e.partition(), timeout)?;
+        // A broker that cannot look offsets up by time answers "end" (so does Kafka when
+        // every record is older than the window): read from the start then, skipping
+        // records older than the window by their timestamp.
+        let start = match e.offset() {
+            Offset::Offset(o) => o.max(low),
+            _ => low,
+        };
+        if start < high {
+            remaining.insert((e.topic().to_owned(), e.partition()), high);
+        }
+        assign.add_partition_offset(e.topic(), e.partition(), Offset::Offset(start))?;
+    }
+    consumer.assign(&assign)?;
+    Ok((assign.count(), remaining))
+}
+
+fn dead_letter_source(m: &rdkafka::message::BorrowedMessage<'_>) -> Option<(String, i32, i64)> {
+    let headers = m.headers()?;
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.key == name)
+            .and_then(|h| std::str::from_utf8(h.value?).ok().map(str::to_owned))
+    };
+    Some((
+        get(crate::app::HEADER_SOURCE_TOPIC)?,
+        get(crate::app::HEADER_SOURCE_PARTITION)?.parse().ok()?,
+        get(crate::app::HEADER_SOURCE_OFFSET)?.parse().ok()?,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read(
+    consumer: &BaseConsumer,
+    topics: &Topics,
+    window: Duration,
+    deadline: Duration,
+    pipeline: &Pipeline,
+    metrics: &Metrics,
+    stop: &CancellationToken,
+    report: &std::sync::mpsc::Sender<RebuildReport>,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let since = chrono::Utc::now().timestamp_millis() - window.as_millis() as i64;
+    let (partitions, mut remaining) = assign_window(consumer, topics, since)?;
+    info!(output = %topics.output, dlq = %topics.dlq, partitions, to_read = remaining.len(),
+          "rebuilding dedup index from the output topic");
+
+    let mut records = 0u64;
+    let mut rebuilding = true;
+    let mut last_log = Instant::now();
+    let finish = |records: u64, complete: bool| {
+        let r = RebuildReport {
+            records,
+            partitions,
+            complete,
+            elapsed: started.elapsed(),
+        };
+        info!(
+            records,
+            complete,
+            elapsed_ms = r.elapsed.as_millis() as u64,
+            "dedup index rebuild done"
+        );
+        let _ = report.send(r);
+    };
+    if remaining.is_empty() {
+        finish(0, true);
+        rebuilding = false;
+    }
+    while !stop.is_cancelled() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let in_window = m.timestamp().to_millis().is_none_or(|t| t >= since);
+                if m.topic() == topics.dlq {
+                    if let Some((topic, partition, offset)) = dead_letter_source(&m) {
+                        pipeline.remember_dead_letter(&topic, partition, offset);
+                    }
+                } else if let Some(payload) = m.payload().filter(|_| in_window) {
+                    let now = chrono::Utc::now();
+                    if pipeline.remember(payload, now) {
+                        if rebuilding {
+                            metrics.dedup_rebuild_records.inc();
+                            records += 1;
+                        } else if let Some(t) = m.timestamp().to_millis() {
+                            metrics.observe_changelog_lag(
+                                (now.timestamp_millis() - t).max(0) as f64 / 1000.0,
+                            );
+                        }
+                    }
+                }
+                if rebuilding {
+                    let key = (m.topic().to_owned(), m.partition());
+                    if remaining
+                        .get(&key)
+                        .is_some_and(|end| m.offset() + 1 >= *end)
+                    {
+                        remaining.remove(&key);
+                    }
+                }
+            }
+            Some(Err(e)) => warn!(error = %e, "changelog read failed"),
+            None => {}
+        }
+        if rebuilding {
+            if remaining.is_empty() {
+                finish(records, true);
+                rebuilding = false;
+            } else if started.elapsed() > deadline {
+                warn!(
+                    records,
+                    partitions_left = remaining.len(),
+                    "dedup rebuild deadline passed; continuing with a partial index"
+                );
+                finish(records, false);
+                rebuilding = false;
+            } else if last_log.elapsed() > Duration::from_secs(5) {
+                info!(
+                    records,
+                    partitions_left = remaining.len(),
+                    "dedup index rebuild in progress"
+                );
+                last_log = Instant::now();
+            }
+        }
+    }
+    Ok(())
+}

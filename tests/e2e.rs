@@ -1,0 +1,287 @@
+//! End to end against a real, separate broker process (Tansu 0.6.0 with SQLite storage),
+//! the `newsflow` binary as its own process, and a client the project did not write
+//! (Python confluent-kafka). Run with `scripts/e2e.sh` (installs what they need);
+//! they are ignored by a plain `cargo test` and fail (never skip) without a broker.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::real::*;
+use common::*;
+
+fn samples() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples"))
+}
+
+fn setup(partitions: i32) -> (Tansu, Names) {
+    let broker = Tansu::start();
+    let names = Names::new();
+    for t in [&names.input, &names.output, &names.dlq] {
+        broker.create_topic(t, partitions);
+    }
+    (broker, names)
+}
+
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn real_broker_end_to_end() {
+    let (broker, names) = setup(3);
+    let brokers = broker.bootstrap();
+    let mut svc = Newsflow::start(&brokers, &names, &[], broker.dir.path());
+    let s = samples();
+    let mut fed = feed(&brokers, &names.input, &[&s.join("articles.ndjson")], true);
+    fed += feed(
+        &brokers,
+        &names.input,
+        &[
+            &s.join("text/ferry-line.txt"),
+            &s.join("text/museum-reopens.txt"),
+            &s.join("bad-binary.bin"),
+        ],
+        false,
+    );
+    assert_eq!(fed, 12);
+    svc.wait_metric("newsflow_messages_consumed_total", 12.0, 60);
+    svc.wait_metric("newsflow_records_published_total", 7.0, 60);
+    svc.wait_metric("newsflow_dead_letters_total", 3.0, 60);
+
+    let schema = schema();
+    let out = drain_topic(&brokers, &names.output, 7, 30);
+    assert_eq!(out.len(), 7, "one record per unique article");
+    let ids: BTreeSet<String> = out
+        .iter()
+        .map(|m| m.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 7);
+    for m in &out {
+        assert_valid(&schema, &m.json());
+        assert_eq!(
+            m.key.as_deref(),
+            Some(m.json()["id"].as_str().unwrap().as_bytes())
+        );
+    }
+    let dlq = drain_topic(&brokers, &names.dlq, 3, 30);
+    assert_eq!(dlq.len(), 3);
+    let inputs: Vec<Vec<u8>> = newsflow::demo::sample_corpus();
+    for d in &dlq {
+        assert!(
+            inputs.contains(&d.value),
+            "dead letter is byte-identical to an input"
+        );
+        assert!(!d.header("newsflow-error").is_empty());
+        assert_eq!(d.header("newsflow-source-topic"), names.input);
+    }
+    assert_eq!(svc.metric("newsflow_duplicates_total"), 2.0);
+    assert_eq!(svc.metric("newsflow_ready"), 1.0);
+
+    svc.signal("TERM");
+    assert_eq!(svc.wait_exit(30), Some(0), "SIGTERM drains and exits 0");
+    assert!(svc.log_text().contains("committed offsets"));
+}
+
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn kill_9_between_publish_and_commit_redelivers() {
+    let (broker, names) = setup(2);
+    let brokers = broker.bootstrap();
+    let dir = broker.dir.path().to_owned();
+    let n = 200;
+    let file = dir.join("articles.ndjson");
+    // Every 20th message is bad data.
+    let bad = |i: usize| i % 20 == 19;
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            if bad(i) {
+                format!("{{\"title\": \"broken {i}")
+            } else {
+                String::from_utf8(article(i)).unwrap()
+            }
+        })
+        .collect();
+    let n_bad = (0..n).filter(|i| bad(*i)).count();
+    let n_good = n - n_bad;
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    feed(&brokers, &names.input, &[&file], true);
+
+    // Commit only on shutdown: a kill -9 after publishing leaves every offset uncommitted.
+    let no_autocommit = [(
+        "kafka.consumer_properties.auto.commit.interval.ms",
+        "3600000",
+    )];
+    let mut first = Newsflow::start(&brokers, &names, &no_autocommit, &dir);
+    first.wait_metric("newsflow_records_published_total", n_good as f64, 90);
+    first.wait_metric("newsflow_dead_letters_total", n_bad as f64, 90);
+    first.signal("KILL");
+    assert_eq!(first.wait_exit(10), None, "killed by a signal");
+
+    // The restarted service gets every message again (nothing was committed past it),
+    // rebuilds its dedup index from the output and dead-letter topics first, and so
+    // publishes and dead-letters none twice.
+    let second = Newsflow::start(&brokers, &names, &[], &dir);
+    second.wait_metric("newsflow_messages_consumed_total", n as f64, 90);
+    second.wait_metric("newsflow_duplicates_total", n_good as f64, 90);
+    second.wait_metric("newsflow_dead_letter_redeliveries_total", n_bad as f64, 90);
+    assert_eq!(
+        second.metric("newsflow_dedup_rebuild_records_total"),
+        n_good as f64
+    );
+    assert_eq!(second.metric("newsflow_records_published_total"), 0.0);
+    assert_eq!(second.metric("newsflow_dead_letters_total"), 0.0);
+    let out = drain_topic(&brokers, &names.output, n_good, 60);
+    let mut per_url: BTreeMap<String, usize> = BTreeMap::new();
+    for m in &out {
+        *per_url
+            .entry(m.json()["url"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(per_url.len(), n_good, "every article is in the output");
+    assert!(per_url.values().all(|c| *c == 1), "none published twice");
+    let dlq = drain_topic(&brokers, &names.dlq, n_bad, 60);
+    let positions: BTreeSet<String> = dlq
+        .iter()
+        .map(|d| {
+            format!(
+                "{}@{}",
+                d.header("newsflow-source-offset"),
+                d.header("newsflow-source-partition")
+            )
+        })
+        .collect();
+    assert_eq!(
+        (dlq.len(), positions.len()),
+        (n_bad, n_bad),
+        "each bad message dead-lettered exactly once"
+    );
+}
+
+/// A real Prometheus server scrapes a running `newsflow`; the counters it stored match
+/// what was fed, the live scrape passes `promtool check metrics`, and every metric the
+/// dashboard and alerts use is in it.
+#[test]
+#[ignore = "needs a real broker and Prometheus: run scripts/e2e.sh"]
+fn prometheus_scrapes_what_was_fed() {
+    use std::process::{Command, Stdio};
+    for tool in ["prometheus", "promtool"] {
+        let ok = Command::new(tool)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success());
+        assert!(
+            matches!(ok, Ok(true)),
+            "{tool} not found: install the Debian package `prometheus` (scripts/e2e.sh does)"
+        );
+    }
+    let (broker, names) = setup(2);
+    let brokers = broker.bootstrap();
+    let dir = broker.dir.path().to_owned();
+    let svc = Newsflow::start(&brokers, &names, &[], &dir);
+
+    let prom_port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: newsflow\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            svc.http_port
+        ),
+    )
+    .unwrap();
+    let mut prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .expect("start prometheus");
+
+    let s = samples();
+    feed(&brokers, &names.input, &[&s.join("articles.ndjson")], true);
+    feed(
+        &brokers,
+        &names.input,
+        &[&s.join("text/ferry-line.txt"), &s.join("bad-binary.bin")],
+        false,
+    );
+    // 9 lines (5 unique, 2 duplicates, 2 bad) + 1 text article + 1 binary.
+    svc.wait_metric("newsflow_messages_consumed_total", 11.0, 60);
+    svc.wait_metric("newsflow_records_published_total", 6.0, 60);
+
+    let query = |q: &str| -> f64 {
+        let path = format!(
+            "/api/v1/query?query={}",
+            q.replace('{', "%7B")
+                .replace('}', "%7D")
+                .replace('"', "%22")
+        );
+        let (status, body) = http_get(([127, 0, 0, 1], prom_port).into(), &path);
+        if status != 200 {
+            return f64::NAN;
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let expected = [
+        ("sum(newsflow_records_published_total)", 6.0),
+        ("sum(newsflow_duplicates_total)", 2.0),
+        ("sum(newsflow_dead_letters_total)", 3.0),
+        ("sum(newsflow_messages_consumed_total)", 11.0),
+    ];
+    loop {
+        let got: Vec<f64> = expected.iter().map(|(q, _)| query(q)).collect();
+        if got.iter().zip(&expected).all(|(g, (_, e))| g == e) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "prometheus saw {got:?}, expected {expected:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(
+        query("newsflow_dead_letters_total{reason=\"invalid_json\"}"),
+        1.0
+    );
+    assert_eq!(query("newsflow_duplicates_total{kind=\"url\"}"), 1.0);
+
+    // The live scrape is valid exposition format and has every metric the dashboard uses.
+    let (_, scrape) = http_get(([127, 0, 0, 1], svc.http_port).into(), "/metrics");
+    let scrape_file = dir.join("scrape.prom");
+    std::fs::write(&scrape_file, &scrape).unwrap();
+    let check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&scrape_file).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "promtool check metrics: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dash = Command::new("python3")
+        .arg(format!("{root}/scripts/dashboard_metrics.py"))
+        .arg("--alerts")
+        .arg(format!("{root}/deploy/prometheus/alerts.yml"))
+        .arg(format!("{root}/deploy/grafana/newsflow-dashboard.json"))
+        .arg(&scrape_file)
+        .output()
+        .unwrap();
+    assert!(
+        dash.status.success(),
+        "dashboard uses metrics the service does not export: {}{}",
+        String::from_utf8_lossy(&dash.stdout),
+        String::from_utf8_lossy(&dash.stderr)
+    );
+    let _ = prom.kill();
+    let _ = prom.wait();
+}

@@ -1,0 +1,321 @@
+//! The service end to end against the in-process broker: records published and valid
+//! against the schema, duplicates dropped, bad data dead-lettered byte for byte with
+//! headers, offsets committed only past acknowledged output, graceful drain, metrics.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use common::*;
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+#[test]
+fn publishes_valid_records_drops_duplicates_and_dead_letters_bad_data() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 3);
+    let corpus = newsflow::demo::sample_corpus();
+    let svc = Service::start(settings(&broker.bootstrap, &names, &[]));
+    produce(&broker.bootstrap, &names.input, &corpus);
+    svc.wait_for(30, "all consumed and finished", |m| {
+        m.consumed() == corpus.len() as u64 && m.in_flight.get() == 0
+    });
+
+    let schema = schema();
+    let out = read_all(&broker.bootstrap, &names.output, 7, Duration::from_secs(10));
+    assert_eq!(out.len(), 7, "7 unique articles in the sample corpus");
+    let mut ids = BTreeSet::new();
+    for r in &out {
+        let v: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
+        assert_valid(&schema, &v);
+        assert_eq!(
+            r.key.as_deref(),
+            Some(v["id"].as_str().unwrap().as_bytes()),
+            "keyed by id"
+        );
+        assert!(
+            !v["body"].as_str().unwrap().contains('<'),
+            "no markup in body"
+        );
+        ids.insert(v["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 7, "no id published twice");
+
+    // Bad messages: byte for byte, with the reason and the source position.
+    let dlq = read_all(&broker.bootstrap, &names.dlq, 3, Duration::from_secs(10));
+    assert_eq!(dlq.len(), 3);
+    let bad: Vec<&Vec<u8>> = corpus
+        .iter()
+        .filter(|m| dlq.iter().any(|d| &d.payload == *m))
+        .collect();
+    assert_eq!(
+        bad.len(),
+        3,
+        "each dead letter is byte-identical to an input"
+    );
+    let mut reasons: Vec<&str> = dlq
+        .iter()
+        .map(|d| d.headers["newsflow-error"].as_str())
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        ["invalid_encoding", "invalid_json", "missing_body"]
+    );
+    for d in &dlq {
+        assert_eq!(d.headers["newsflow-source-topic"], names.input);
+        assert!(d.headers["newsflow-source-partition"]
+            .parse::<i32>()
+            .is_ok());
+        assert!(d.headers["newsflow-source-offset"].parse::<i64>().is_ok());
+        assert!(!d.headers["newsflow-error-detail"].is_empty());
+    }
+
+    // Metrics agree and are exposed over HTTP.
+    assert_eq!(svc.metrics.published(), 7);
+    assert_eq!(svc.metrics.duplicates(), 2);
+    assert_eq!(svc.metrics.dead_letters(), 3);
+    let (status, text) = svc.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("newsflow_records_published_total 7"),
+        "{text}"
+    );
+    assert!(text.contains("newsflow_dead_letters_total{reason=\"invalid_json\"} 1"));
+    assert!(text.contains("newsflow_duplicates_total{kind=\"url\"} 1"));
+    assert!(text.contains("newsflow_duplicates_total{kind=\"content\"} 1"));
+    assert!(text.contains("newsflow_stage_duration_seconds_bucket{stage=\"normalize\""));
+    assert_eq!(svc.get("/healthz").0, 200);
+    svc.wait_for(10, "ready", |m| m.is_ready());
+    assert_eq!(svc.get("/readyz").0, 200);
+    assert_eq!(
+        svc.get("/config").0,
+        404,
+        "nothing but metrics and health is served"
+    );
+
+    // Offsets committed past everything (auto-commit of stored offsets).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while committed_total(&broker.bootstrap, &names.group, &names.input, 3) < corpus.len() as i64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "offsets not committed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    svc.stop().unwrap();
+}
+
+#[test]
+fn offsets_never_pass_unacknowledged_output_and_failed_deliveries_are_retried() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 1);
+    let n = 20;
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    // From now on every produce request fails for a while; librdkafka gives up after
+    // 300 ms, so the service's own retry loop has to bring the records through.
+    let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 60];
+    broker
+        .cluster
+        .request_errors(RDKafkaApiKey::Produce, &errors);
+    let svc = Service::start(settings(
+        &broker.bootstrap,
+        &names,
+        &[
+            ("kafka.producer_properties.message.timeout.ms", "300"),
+            ("kafka.producer_properties.retry.backoff.ms", "20"),
+        ],
+    ));
+    svc.wait_for(60, "all consumed", |m| m.consumed() == n as u64);
+    let mut saw_retry_window = false;
+    while svc.metrics.published() < n as u64 {
+        let committed = committed_total(&broker.bootstrap, &names.group, &names.input, 1);
+        let published = svc.metrics.published() as i64;
+        assert!(
+            committed <= published,
+            "committed {committed} past published {published}"
+        );
+        saw_retry_window |= published < n as i64;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(saw_retry_window);
+    svc.wait_for(30, "all finished", |m| m.in_flight.get() == 0);
+    let (_, text) = svc.get("/metrics");
+    let retries: f64 = text
+        .lines()
+        .find(|l| l.starts_with("newsflow_publish_retries_total "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(
+        retries > 0.0,
+        "the service retried failed deliveries itself"
+    );
+    let out = read_all(&broker.bootstrap, &names.output, n, Duration::from_secs(10));
+    let ids: BTreeSet<String> = out
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), n, "every article reached the output");
+    svc.stop().unwrap();
+    assert_eq!(
+        committed_total(&broker.bootstrap, &names.group, &names.input, 1),
+        n as i64
+    );
+}
+
+#[test]
+fn graceful_shutdown_drains_commits_and_a_restart_resumes_without_gap() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 3);
+    let n = 3000;
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    let s = settings(&broker.bootstrap, &names, &[]);
+    let svc = Service::start(s.clone());
+    svc.wait_for(60, "some progress", |m| m.published() >= 300);
+    let first_published = {
+        svc.shutdown.cancel();
+        let m = svc.metrics.clone();
+        svc.stop().expect("graceful stop returns Ok");
+        assert_eq!(m.in_flight.get(), 0, "drained");
+        m.published()
+    };
+    let committed = committed_total(&broker.bootstrap, &names.group, &names.input, 3);
+    assert_eq!(
+        committed as u64, first_published,
+        "commit covers exactly what was published"
+    );
+
+    let svc = Service::start(s);
+    svc.wait_for(120, "the rest", |m| {
+        m.published() + first_published >= n as u64 && m.in_flight.get() == 0
+    });
+    svc.stop().unwrap();
+    let out = read_all(&broker.bootstrap, &names.output, n, Duration::from_secs(20));
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for r in &out {
+        let v: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
+        *count
+            .entry(v["url"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(count.len(), n, "no gap: every article published");
+    assert!(
+        count.values().all(|c| *c == 1),
+        "no article published twice after a graceful restart"
+    );
+    assert_eq!(
+        committed_total(&broker.bootstrap, &names.group, &names.input, 3),
+        n as i64
+    );
+}
+
+fn tracking_variant(i: usize) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&article(i)).unwrap();
+    v["url"] =
+        format!("https://news.example.com/local/item-{i}?fbclid=x{i}&utm_medium=social").into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn restart_rebuilds_the_dedup_index_from_the_output_topic() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 2);
+    let n = 50;
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    let s = settings(&broker.bootstrap, &names, &[]);
+    let svc = Service::start(s.clone());
+    svc.wait_for(60, "published", |m| {
+        m.published() == n as u64 && m.in_flight.get() == 0
+    });
+    svc.stop().unwrap();
+
+    // A new process knows nothing in memory; the same stories arrive again.
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(tracking_variant).collect::<Vec<_>>(),
+    );
+    let svc = Service::start(s);
+    svc.wait_for(60, "re-sent copies handled", |m| {
+        m.consumed() == n as u64 && m.in_flight.get() == 0
+    });
+    let (_, text) = svc.get("/metrics");
+    assert!(
+        text.contains(&format!("newsflow_dedup_rebuild_records_total {n}")),
+        "{text}"
+    );
+    assert_eq!(
+        svc.metrics.published(),
+        0,
+        "copies of published stories are not published again"
+    );
+    assert_eq!(svc.metrics.duplicates(), n as u64);
+    svc.stop().unwrap();
+}
+
+#[test]
+fn replicas_share_what_they_publish() {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 4);
+    let s = settings(&broker.bootstrap, &names, &[]);
+    let a = Service::start(s.clone());
+    let b = Service::start(s);
+    let both = |f: &dyn Fn(&newsflow::metrics::Metrics) -> u64| f(&a.metrics) + f(&b.metrics);
+    a.wait_for(30, "both assigned", |_| {
+        a.metrics.assigned_partitions.get() > 0 && b.metrics.assigned_partitions.get() > 0
+    });
+    let n = 40;
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    a.wait_for(60, "originals published", |_| {
+        both(&|m| m.published()) == n as u64
+    });
+    assert!(
+        a.metrics.published() > 0 && b.metrics.published() > 0,
+        "work was spread over both replicas"
+    );
+    // Copies land on any partition, so on either replica: each must know the other's output.
+    std::thread::sleep(Duration::from_secs(1));
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(tracking_variant).collect::<Vec<_>>(),
+    );
+    a.wait_for(60, "copies handled", |_| {
+        both(&|m| m.consumed()) == 2 * n as u64 && both(&|m| m.in_flight.get() as u64) == 0
+    });
+    assert_eq!(
+        both(&|m| m.published()),
+        n as u64,
+        "no copy published by the replica that did not see the original"
+    );
+    assert_eq!(both(&|m| m.duplicates()), n as u64);
+    a.stop().unwrap();
+    b.stop().unwrap();
+}
