@@ -281,3 +281,36 @@ fn shared_enricher() -> &'static Enricher {
     static E: std::sync::OnceLock<Enricher> = std::sync::OnceLock::new();
     E.get_or_init(enricher)
 }
+
+/// Every enrichment of the labelled set fits the record contract's fields.
+#[test]
+fn enrichment_matches_the_record_schema() {
+    let text = include_str!("../../schemas/article-record.v1.json");
+    let schema: serde_json::Value = serde_json::from_str(text).expect("schema is JSON");
+    let field = |name: &str| {
+        jsonschema::validator_for(&schema["properties"][name])
+            .unwrap_or_else(|e| panic!("schema of {name}: {e}"))
+    };
+    let (language, stats, entities, keywords) = (
+        field("language"),
+        field("stats"),
+        field("entities"),
+        field("keywords"),
+    );
+    let e = shared_enricher();
+    for case in EvalCase::shipped() {
+        let out = serde_json::to_value(e.enrich(&case.article())).expect("serializes");
+        for (name, validator) in [
+            ("language", &language),
+            ("stats", &stats),
+            ("entities", &entities),
+            ("keywords", &keywords),
+        ] {
+            let errors: Vec<String> = validator
+                .iter_errors(&out[name])
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{}: {name}: {errors:?}", case.id);
+        }
+    }
+}
