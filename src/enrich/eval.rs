@@ -292,12 +292,12 @@ impl fmt::Display for EvalReport {
         )?;
         writeln!(
             f,
-            "{:<28} {:>5} {:>9} {:>9}  {:<18} met",
+            "{:<28} {:>5} {:>9} {:>9}  {:<22} met",
             "field", "n", "precision", "recall", "target"
         )?;
         writeln!(
             f,
-            "{:<28} {:>5} {:>9.3} {:>9}  {:<18} {}",
+            "{:<28} {:>5} {:>9.3} {:>9}  {:<22} {}",
             format!("language ({LANGUAGE_MIN_WORDS}+ words) accuracy"),
             self.language_cases,
             self.language_accuracy(),
@@ -331,7 +331,7 @@ impl fmt::Display for EvalReport {
         for (name, c, target, met) in rows {
             writeln!(
                 f,
-                "{:<28} {:>5} {:>9.3} {:>9.3}  {:<18} {}",
+                "{:<28} {:>5} {:>9.3} {:>9.3}  {:<22} {}",
                 name,
                 c.true_positives + c.false_negatives,
                 c.precision(),
