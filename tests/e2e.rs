@@ -156,6 +156,36 @@ fn kill_9_between_publish_and_commit_redelivers() {
     );
 }
 
+/// `kafka.create_topics = true` creates missing topics through the admin API (the
+/// in-process mock broker has no CreateTopics, so this runs against the real one).
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn create_topics_makes_the_missing_topics() {
+    let broker = Tansu::start();
+    let names = Names::new();
+    let brokers = broker.bootstrap();
+    let svc = Newsflow::start(
+        &brokers,
+        &names,
+        &[
+            ("kafka.create_topics", "true"),
+            ("kafka.topic_partitions", "2"),
+        ],
+        broker.dir.path(),
+    );
+    svc.wait_metric("newsflow_ready", 1.0, 60);
+    assert_eq!(
+        svc.metric("newsflow_assigned_partitions"),
+        2.0,
+        "input created with 2 partitions"
+    );
+    let file = broker.dir.path().join("one.json");
+    std::fs::write(&file, article(7)).unwrap();
+    feed(&brokers, &names.input, &[&file], false);
+    svc.wait_metric("newsflow_records_published_total", 1.0, 60);
+    assert!(svc.log_text().contains("created topic"));
+}
+
 /// A real Prometheus server scrapes a running `newsflow`; the counters it stored match
 /// what was fed, the live scrape passes `promtool check metrics`, and every metric the
 /// dashboard and alerts use is in it.
