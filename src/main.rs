@@ -185,6 +185,11 @@ fn main() -> anyhow::Result<()> {
                 properties,
                 paths,
             } => {
+                // Client warnings (unreachable broker, TLS or SASL failures) go to stderr.
+                newsflow::telemetry::init(&newsflow::config::LogSettings {
+                    format: newsflow::config::LogFormat::Text,
+                    level: "warn".into(),
+                });
                 let messages = newsflow::produce::collect_messages(&paths, lines)?;
                 let n = newsflow::produce::produce(&brokers, &topic, &messages, &properties)
                     .await
