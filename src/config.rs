@@ -17,10 +17,11 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum PropValue {
+    // Strings first: "007" must stay "007", not become 7.
+    Str(String),
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
     Map(BTreeMap<String, PropValue>),
 }
 
@@ -76,12 +77,20 @@ pub struct DedupSettings {
     pub window_hours: u64,
     pub max_entries: usize,
     pub rebuild_timeout_secs: u64,
+    pub revisions: crate::dedup::RevisionPolicy,
+    pub min_words_for_near: usize,
+    pub near_threshold: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrichSettings {
     pub max_keywords: usize,
+    pub languages: Vec<String>,
+    pub min_language_confidence: f64,
+    pub publishers_file: String,
+    pub organizations_file: String,
+    pub scan_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -188,10 +197,11 @@ impl Settings {
             }
             b = b.add_source(File::from(path.as_path()).format(FileFormat::Toml));
         }
+        // No `try_parsing`: values stay strings (a numeric SASL password must not become a
+        // number); typed settings convert them when deserializing.
         let env = Environment::with_prefix("NEWSFLOW")
             .prefix_separator("__")
-            .separator("__")
-            .try_parsing(true);
+            .separator("__");
         let env = match &sources.env {
             Some(vars) => env.source(Some(vars.clone().into_iter().collect())),
             None => env,
@@ -292,8 +302,31 @@ impl Settings {
         if self.normalize.default_utc_offset_minutes.abs() > 14 * 60 {
             problems.push("normalize.default_utc_offset_minutes must be within ±840".into());
         }
-        if self.dedup.window_hours == 0 || self.dedup.max_entries == 0 {
-            problems.push("dedup.window_hours and dedup.max_entries must be > 0".into());
+        if let Err(e) = crate::app::pipeline_options(self).dedup.validate() {
+            problems.push(format!(
+                "dedup: {e} (dedup.window_hours, dedup.max_entries, dedup.near_threshold)"
+            ));
+        }
+        let e = &self.enrich;
+        if !(0.0..=1.0).contains(&e.min_language_confidence) {
+            problems.push("enrich.min_language_confidence must be between 0 and 1".into());
+        }
+        if let Some(bad) = e
+            .languages
+            .iter()
+            .find(|l| l.len() != 2 || !l.chars().all(|c| c.is_ascii_lowercase()))
+        {
+            problems.push(format!(
+                "enrich.languages: {bad:?} is not an ISO 639-1 code"
+            ));
+        }
+        for (key, path) in [
+            ("enrich.publishers_file", &e.publishers_file),
+            ("enrich.organizations_file", &e.organizations_file),
+        ] {
+            if !path.is_empty() && !Path::new(path).is_file() {
+                problems.push(format!("{key}: file {path:?} does not exist"));
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(

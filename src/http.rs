@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -64,8 +63,12 @@ pub async fn serve(
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        // Requests carry no body worth reading; refuse big ones outright.
+        // Requests carry no body worth reading; refuse big ones outright, and bound how
+        // many requests are served at once (scrapes and probes are few and small).
         .layer(axum::extract::DefaultBodyLimit::max(1024))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            MAX_CONCURRENT_REQUESTS,
+        ))
         .with_state(Arc::new(Ops { registry, metrics }));
     let fut = async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
@@ -76,5 +79,5 @@ pub async fn serve(
     Ok((addr, fut))
 }
 
-/// Gives in-flight scrapes a moment after shutdown so the last metrics are readable.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
+/// Requests served at the same time; more wait for a slot.
+pub const MAX_CONCURRENT_REQUESTS: usize = 32;

@@ -50,6 +50,24 @@ enum Command {
     },
     /// Load and validate the settings, print them with secrets redacted.
     CheckConfig(ConfigArgs),
+    /// Evaluate deduplication on a generated, labelled set: precision, recall, F1 per
+    /// kind, memory per article and throughput, with the configured thresholds.
+    /// Measure enrichment accuracy (language, countries, organizations) on the shipped
+    /// labelled set, or on the set files in DIR; exits 1 when a target is missed.
+    EvalEnrich {
+        #[command(flatten)]
+        config: ConfigArgs,
+        dir: Option<PathBuf>,
+    },
+    EvalDedup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// News events to generate (each with its copies, variants and distinct write-ups).
+        #[arg(long, default_value_t = 5000)]
+        events: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -135,7 +153,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => {
                 let settings = args.load()?;
@@ -167,11 +185,51 @@ fn main() -> anyhow::Result<()> {
                 properties,
                 paths,
             } => {
+                // Client warnings (unreachable broker, TLS or SASL failures) go to stderr.
+                newsflow::telemetry::init(&newsflow::config::LogSettings {
+                    format: newsflow::config::LogFormat::Text,
+                    level: "warn".into(),
+                });
                 let messages = newsflow::produce::collect_messages(&paths, lines)?;
                 let n = newsflow::produce::produce(&brokers, &topic, &messages, &properties)
                     .await
                     .with_context(|| format!("producing to {topic} on {brokers}"))?;
                 println!("produced {n} messages to {topic}");
+                Ok(())
+            }
+            Command::EvalEnrich { config, dir } => {
+                use newsflow::enrich::eval::{load_dir, run_eval, EvalCase};
+                let settings = config.load()?;
+                let cases = match dir {
+                    Some(d) => load_dir(&d)?,
+                    None => EvalCase::shipped(),
+                };
+                let enricher = newsflow::enrich::Enricher::new(
+                    newsflow::app::pipeline_options(&settings).enrich,
+                )?;
+                let report = run_eval(&enricher, &cases);
+                println!("{report}");
+                for m in report.misses() {
+                    println!("  miss: {m}");
+                }
+                if !report.meets_targets() {
+                    anyhow::bail!("accuracy below target");
+                }
+                Ok(())
+            }
+            Command::EvalDedup {
+                config,
+                events,
+                seed,
+            } => {
+                let settings = config.load()?;
+                let opts = newsflow::app::pipeline_options(&settings).dedup;
+                let capacity = opts.max_entries;
+                let report = tokio::task::spawn_blocking(move || {
+                    newsflow::dedup::eval::run_eval_with(events, seed, opts, capacity)
+                })
+                .await?;
+                println!("{report}");
                 Ok(())
             }
             Command::CheckConfig(args) => {
@@ -181,5 +239,8 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    });
+    // Client threads still blocked on an unreachable broker must not hold the exit.
+    runtime.shutdown_timeout(newsflow::app::SHUTDOWN_GRACE);
+    result
 }

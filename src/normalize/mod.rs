@@ -1,18 +1,42 @@
 //! Normalize stage: `RawArticle` → `Article`. Clean Unicode text without markup, a canonical
-//! URL, UTC dates, tidy authors. Pure and synchronous; `now` is passed in.
+//! URL with host and registrable domain, UTC dates, tidy authors, tags and language hint.
+//! Pure and synchronous; `now` is passed in.
 //!
-//! Invariant: normalizing an already-normalized article changes nothing (idempotent).
+//! Invariants: normalizing an already-normalized article changes nothing (idempotent); no
+//! output text holds markup, control characters (other than the "\n\n" between body
+//! paragraphs) or bidi controls; every input, however hostile, is handled in linear time
+//! without deep recursion.
+//!
+//! Layout: [`text`] (Unicode cleaning, folding), [`html`] (markup to text), [`boilerplate`]
+//! (title suffixes, captions, repeats, trailers), [`url`] (canonical URLs, domains),
+//! [`dates`], [`authors`], [`language`].
+
+mod authors;
+mod boilerplate;
+mod dates;
+mod html;
+mod language;
+mod text;
+mod url;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::model::{Article, RawArticle, RawDate};
+use crate::model::{Article, RawArticle};
+
+use self::boilerplate::Site;
+use self::dates::DateOutcome;
+use self::text::Layout;
+
+pub use self::text::fold;
+pub use self::url::{canonical_url, TRACKING_PARAMS, TRACKING_PREFIXES};
 
 /// Settings the normalize stage needs (from `[normalize]` in the configuration).
 #[derive(Debug, Clone, Default)]
 pub struct NormalizeOptions {
     /// Offset applied to dates written without a zone, in minutes east of UTC (0 = UTC).
+    /// Values beyond ±18 hours are ignored (UTC is used).
     pub default_utc_offset_minutes: i32,
 }
 
@@ -39,100 +63,114 @@ impl NormalizeError {
 }
 
 /// Normalizes one article. `now` bounds plausible dates.
+///
+/// The URL, when present, must be an absolute http(s) URL (userinfo is dropped, see
+/// [`canonical_url`]); a message without any URL gets its id from the content.
 pub fn normalize(
     raw: RawArticle,
     opts: &NormalizeOptions,
     now: DateTime<Utc>,
 ) -> Result<Article, NormalizeError> {
-    let _ = (opts, now);
-    let title = collapse_ws(&raw.title);
-    if title.is_empty() {
+    // As given, minus invisible characters and line breaks.
+    let original_url = raw.url.as_deref().map(text::plain).and_then(non_empty);
+    let (url, host, domain) = match (original_url.as_deref(), raw.source_url.as_deref()) {
+        (Some(u), _) => {
+            let (url, host, domain) = url::canonical_with_host(u)?;
+            (Some(url), host, domain)
+        }
+        (None, Some(s)) => {
+            let (host, domain) = url::source_host_and_domain(&text::plain(s));
+            (None, host, domain)
+        }
+        (None, None) => (None, None, None),
+    };
+    let source_name = non_empty(text::clean(
+        raw.source_name.as_deref().unwrap_or(""),
+        Layout::Inline,
+    ));
+
+    let full_title = text::clean(&raw.title, Layout::Inline);
+    if full_title.is_empty() {
         return Err(NormalizeError::EmptyTitle);
     }
-    let body = raw
-        .body
-        .split("\n\n")
-        .map(collapse_ws)
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n");
+    let site = Site {
+        name: source_name.as_deref(),
+        host: host.as_deref(),
+        domain: domain.as_deref(),
+    };
+    let title = boilerplate::strip_site_suffix(&full_title, &site);
+
+    let cleaned_body = text::clean(&raw.body, Layout::Paragraphs);
+    let titles = [title.as_str(), full_title.as_str()];
+    // The cleaner leaves no single newline inside a paragraph, so '\n' splits paragraphs.
+    let paragraphs: Vec<&str> = cleaned_body.split('\n').filter(|p| !p.is_empty()).collect();
+    let count = paragraphs.len();
+    let kept = boilerplate::clean_body(paragraphs, &titles);
+    let body = if kept.len() == count {
+        cleaned_body
+    } else {
+        kept.join("\n\n")
+    };
     if body.is_empty() {
         return Err(NormalizeError::EmptyBody);
     }
-    let url = match raw.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => Some(canonical_url(u)?),
-        None => None,
+
+    let mut warnings = Vec::new();
+    let mut date = |raw_date| match dates::read_date(raw_date, opts.default_utc_offset_minutes, now)
+    {
+        DateOutcome::Valid(d) => Some(d),
+        DateOutcome::Absent => None,
+        DateOutcome::Problem(w) => {
+            warnings.push(w);
+            None
+        }
     };
-    let host = url
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(str::to_owned));
-    let id = article_id(url.as_deref(), &body);
-    let parse = |d: Option<RawDate>| match d {
-        Some(RawDate::Text(t)) => DateTime::parse_from_rfc3339(t.trim())
-            .ok()
-            .map(|d| d.with_timezone(&Utc)),
-        Some(RawDate::Epoch(n)) => DateTime::from_timestamp(n as i64, 0),
-        None => None,
-    };
+    let published_at = date(raw.published.as_ref());
+    let modified_at = date(raw.modified.as_ref());
+
     Ok(Article {
         format: raw.format,
-        id,
+        id: article_id(url.as_deref(), &body),
         url,
-        original_url: raw.url,
+        original_url,
         title,
         summary: raw
             .summary
-            .map(|s| collapse_ws(&s))
-            .filter(|s| !s.is_empty()),
+            .as_deref()
+            .map(|s| text::clean(s, Layout::Inline))
+            .and_then(non_empty),
         body,
-        published_at: parse(raw.published),
-        modified_at: parse(raw.modified),
-        authors: raw
-            .authors
-            .iter()
-            .map(|a| collapse_ws(a))
-            .filter(|a| !a.is_empty())
-            .collect(),
-        domain: host.clone(),
+        published_at,
+        modified_at,
+        authors: authors::authors(&raw.authors),
         host,
-        source_name: raw.source_name,
-        language_hint: raw.language,
-        tags: raw.tags,
-        upstream_id: raw.upstream_id,
-        warnings: Vec::new(),
+        domain,
+        source_name,
+        language_hint: raw.language.as_deref().and_then(language::language_hint),
+        tags: tags(&raw.tags),
+        upstream_id: raw
+            .upstream_id
+            .as_deref()
+            .map(text::plain)
+            .and_then(non_empty),
+        warnings,
     })
 }
 
-fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
 }
 
-/// Canonical form of an absolute http(s) URL; anything else is bad data.
-pub fn canonical_url(input: &str) -> Result<String, NormalizeError> {
-    let bad = |why: &str| NormalizeError::InvalidUrl {
-        url: input.chars().take(200).collect(),
-        why: why.into(),
-    };
-    let mut u = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(bad("scheme is not http or https"));
-    }
-    u.set_fragment(None);
-    let kept: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| !k.starts_with("utm_") && !matches!(k.as_ref(), "fbclid" | "gclid"))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        u.set_query(None);
-    } else {
-        u.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    Ok(u.to_string())
+/// Trimmed, cleaned, non-empty tags, de-duplicated case-insensitively (first spelling wins).
+fn tags(raw: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    raw.iter()
+        .map(|t| text::clean(t, Layout::Inline))
+        .filter(|t| !t.is_empty() && seen.insert(t.to_lowercase()))
+        .collect()
 }
 
-/// Stable id: from the canonical URL, else from the body. 32 hex digits.
+/// Stable id: from the canonical URL, else from the folded body. 32 hex digits.
 pub fn article_id(canonical_url: Option<&str>, body: &str) -> String {
     let mut h = Sha256::new();
     match canonical_url {
@@ -145,18 +183,5 @@ pub fn article_id(canonical_url: Option<&str>, body: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-/// Folded form for fingerprints and dedup keys: lower case, punctuation-insensitive,
-/// single spaces. Never shown to users.
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.extend(word.chars().flat_map(char::to_lowercase));
-    }
-    out
-}
+#[cfg(test)]
+mod tests;
