@@ -46,8 +46,5 @@ export NEWSFLOW_E2E_PYTHON="$TOOLS/venv/bin/python"
 echo "e2e: $("$TANSU_BIN" --version), confluent-kafka $("$NEWSFLOW_E2E_PYTHON" -c 'import confluent_kafka as c; print(c.version()[0] + " (librdkafka " + c.libversion()[0] + ")")')"
 # One broker per test; run them one at a time so timings stay predictable on small machines.
 # tests/faults.rs holds the fault scenarios (kill -9, SIGTERM, broker outage, rejected
-# output, rebalances, backlog); `scripts/e2e.sh kill_9` runs one of them. Tests named
-# known_bug_* reproduce open service bugs and fail; they run with NEWSFLOW_E2E_ALL=1.
-skip=(--skip known_bug_)
-[ "${NEWSFLOW_E2E_ALL:-}" = 1 ] && skip=()
-cargo test --test e2e --test faults -- --ignored --test-threads=1 "${skip[@]}" "$@"
+# output, rebalances, backlog); `scripts/e2e.sh kill_9` runs one of them.
+cargo test --test e2e --test faults -- --ignored --test-threads=1 "$@"

@@ -698,15 +698,13 @@ fn sigterm_under_load_drains_and_resumes_without_gap() {
     assert_eq!(second.wait_exit(20), Some(0));
 }
 
-/// SIGTERM while the broker is unreachable: nothing is in flight, so the service should
-/// exit 0 within the drain deadline. It takes about two session timeouts instead (with
-/// librdkafka's default 45 s, longer than Kubernetes' 30 s grace period): the final
-/// synchronous commit waits for the group coordinator until the session times out, then
-/// closing the consumer runs the revoke callback (`pre_rebalance` in src/kafka.rs), whose
-/// synchronous commit has no timeout either.
+/// SIGTERM while the broker is unreachable: the final commit and leaving the group cannot
+/// finish, and must not keep the process from exiting: it exits 0 within the drain deadline
+/// plus 15 s (`app::SHUTDOWN_GRACE` for each of the commit, the close and the runtime),
+/// even with librdkafka's default 45 s session timeout.
 #[test]
-#[ignore = "known service bug (shutdown hangs while the broker is down): NEWSFLOW_E2E_ALL=1 scripts/e2e.sh known_bug"]
-fn known_bug_sigterm_while_the_broker_is_down_exits_within_the_drain_deadline() {
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn sigterm_while_the_broker_is_down_exits_in_bounded_time() {
     let mut s = Scenario::new("sigterm_broker_down", 2);
     let mut messages = s.expected.originals(0..300, article);
     messages.extend(s.expected.bad(0..20));
@@ -729,13 +727,14 @@ fn known_bug_sigterm_while_the_broker_is_down_exits_within_the_drain_deadline() 
     }
     let (running, took) = (svc.is_running(), t.elapsed().as_secs_f64());
     println!(
-        "sigterm_broker_down: {} {took:.1}s after SIGTERM (drain deadline {drain_secs}s)",
+        "sigterm_broker_down: {} {took:.1}s after SIGTERM (drain deadline {drain_secs}s + 15s)",
         if running { "still running" } else { "exited" }
     );
     assert!(
-        !running && took < (drain_secs + 5) as f64,
-        "shutdown took {took:.1}s{}",
-        if running { " and still runs" } else { "" }
+        !running && took < (drain_secs + 16) as f64,
+        "shutdown took {took:.1}s{}; log:\n{}",
+        if running { " and still runs" } else { "" },
+        svc.log_text()
     );
     assert_eq!(svc.wait_exit(1), Some(0));
 }
