@@ -59,6 +59,9 @@ pub fn pipeline_options(s: &Settings) -> PipelineOptions {
     o.normalize.default_utc_offset_minutes = s.normalize.default_utc_offset_minutes;
     o.dedup.window = chrono::Duration::hours(s.dedup.window_hours as i64);
     o.dedup.max_entries = s.dedup.max_entries;
+    o.dedup.revisions = s.dedup.revisions;
+    o.dedup.min_words_for_near = s.dedup.min_words_for_near;
+    o.dedup.near_threshold = s.dedup.near_threshold;
     o.enrich.max_keywords = s.enrich.max_keywords;
     o.duplicate_notices = !s.kafka.duplicates_topic.is_empty();
     o

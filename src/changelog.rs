@@ -50,7 +50,9 @@ pub fn spawn(
 )> {
     let mut cfg = crate::kafka::consumer_config(settings, brokers)?;
     cfg.set("group.id", format!("{}.changelog", settings.kafka.group_id))
-        .set("enable.auto.commit", "false");
+        .set("enable.auto.commit", "false")
+        // Its statistics would only repeat the main consumer's.
+        .set("statistics.interval.ms", "0");
     let consumer: BaseConsumer = cfg.create().context("creating changelog reader")?;
     let topics = Topics {
         output: settings.kafka.output_topic.clone(),

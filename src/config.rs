@@ -77,6 +77,9 @@ pub struct DedupSettings {
     pub window_hours: u64,
     pub max_entries: usize,
     pub rebuild_timeout_secs: u64,
+    pub revisions: crate::dedup::RevisionPolicy,
+    pub min_words_for_near: usize,
+    pub near_threshold: f64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -294,8 +297,10 @@ impl Settings {
         if self.normalize.default_utc_offset_minutes.abs() > 14 * 60 {
             problems.push("normalize.default_utc_offset_minutes must be within ±840".into());
         }
-        if self.dedup.window_hours == 0 || self.dedup.max_entries == 0 {
-            problems.push("dedup.window_hours and dedup.max_entries must be > 0".into());
+        if let Err(e) = crate::app::pipeline_options(self).dedup.validate() {
+            problems.push(format!(
+                "dedup: {e} (dedup.window_hours, dedup.max_entries, dedup.near_threshold)"
+            ));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(

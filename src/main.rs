@@ -50,6 +50,17 @@ enum Command {
     },
     /// Load and validate the settings, print them with secrets redacted.
     CheckConfig(ConfigArgs),
+    /// Evaluate deduplication on a generated, labelled set: precision, recall, F1 per
+    /// kind, memory per article and throughput, with the configured thresholds.
+    EvalDedup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// News events to generate (each with its copies, variants and distinct write-ups).
+        #[arg(long, default_value_t = 5000)]
+        events: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -172,6 +183,21 @@ fn main() -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("producing to {topic} on {brokers}"))?;
                 println!("produced {n} messages to {topic}");
+                Ok(())
+            }
+            Command::EvalDedup {
+                config,
+                events,
+                seed,
+            } => {
+                let settings = config.load()?;
+                let opts = newsflow::app::pipeline_options(&settings).dedup;
+                let capacity = opts.max_entries;
+                let report = tokio::task::spawn_blocking(move || {
+                    newsflow::dedup::eval::run_eval_with(events, seed, opts, capacity)
+                })
+                .await?;
+                println!("{report}");
                 Ok(())
             }
             Command::CheckConfig(args) => {

@@ -183,12 +183,29 @@ pub struct Enrichment {
     pub source_name: Option<String>,
 }
 
+/// What dedup needs to recognise the article again; read back from the output topic to
+/// rebuild the dedup window after a restart and to share it between replicas.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fingerprints {
     /// Hex digest of the folded body (lower case, NFKC, punctuation-insensitive).
     pub content_hash: String,
     /// 64-bit SimHash over word shingles of the folded body, 16 hex digits.
     pub simhash: String,
+    /// Near-duplicate fingerprint; null only for a body without words.
+    pub minhash: Option<MinHashFingerprint>,
+}
+
+/// MinHash of the folded body's 3-word shingles (see `dedup::minhash`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MinHashFingerprint {
+    /// Version of the computation; other schemes are ignored for near matching.
+    pub scheme: u32,
+    /// Words in the folded body (near matching skips short bodies).
+    pub words: u32,
+    /// Band keys, 8 hex digits each: for each band in turn, its smallest hash values.
+    pub bands: Vec<String>,
+    /// 1-bit MinHash sketch, hex (4 bits per digit).
+    pub sketch: String,
 }
 
 /// Where and when the record was read and made.

@@ -64,6 +64,8 @@ pub struct PipelineOptions {
 pub struct Pipeline {
     opts: PipelineOptions,
     dead_letters: Mutex<DeadLetterPositions>,
+    /// `Deduper::evictions()` already counted into the metric.
+    evictions_seen: std::sync::atomic::AtomicU64,
     deduper: Mutex<Deduper>,
     enricher: Enricher,
     metrics: Metrics,
@@ -115,6 +117,7 @@ impl Pipeline {
         Ok(Pipeline {
             opts,
             dead_letters: Mutex::default(),
+            evictions_seen: Default::default(),
             deduper: Mutex::new(deduper),
             enricher,
             metrics,
@@ -133,16 +136,26 @@ impl Pipeline {
     /// replica's output) into the dedup index. Returns false for a payload that is not a
     /// record.
     pub fn remember(&self, payload: &[u8], now: DateTime<Utc>) -> bool {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
-            return false;
-        };
-        let Some(p) = PublishedFingerprint::from_record_json(&v) else {
+        let Some(p) = PublishedFingerprint::from_record_slice(payload) else {
             return false;
         };
         let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
         index.remember(&p, now);
-        self.metrics.dedup_entries.set(index.len() as i64);
+        self.index_metrics(&index);
         true
+    }
+
+    /// Index size, memory and evictions into metrics; called with the index locked.
+    fn index_metrics(&self, index: &Deduper) {
+        self.metrics.dedup_entries.set(index.len() as i64);
+        self.metrics.dedup_bytes.set(index.approx_bytes() as i64);
+        let evictions = index.evictions();
+        let before = self
+            .evictions_seen
+            .swap(evictions, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .dedup_evictions
+            .inc_by(evictions.saturating_sub(before));
     }
 
     /// Notes that the message at this source position is in the dead-letter topic.
@@ -199,7 +212,7 @@ impl Pipeline {
                 .unwrap_or(meta.received_at);
             let mut index = self.deduper.lock().unwrap_or_else(|p| p.into_inner());
             let verdict = index.check(&fp, event_time, now);
-            self.metrics.dedup_entries.set(index.len() as i64);
+            self.index_metrics(&index);
             (fp, verdict)
         });
         let revision = match verdict {

@@ -63,7 +63,10 @@ pub async fn produce(
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
-        .set("linger.ms", "5");
+        .set("linger.ms", "5")
+        // Keyless messages: a random partition each, not one sticky partition per batch,
+        // so a feed spreads over every partition (and every consumer) at once.
+        .set("sticky.partitioning.linger.ms", "0");
     for (k, v) in props {
         cfg.set(k, v);
     }

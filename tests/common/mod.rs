@@ -87,6 +87,7 @@ pub fn settings(bootstrap: &str, names: &Names, extra: &[(&str, &str)]) -> Setti
             "kafka.consumer_properties.auto.commit.interval.ms".into(),
             "200".into(),
         ),
+        ("log.level".into(), "warn".into()),
     ];
     overrides.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load(&Sources {

@@ -1,0 +1,895 @@
+//! Key phrases of one to three words, ranked by YAKE (Campos et al., "YAKE! Keyword
+//! extraction from single documents using multiple local features", Information Sciences
+//! 2020): unsupervised, one document at a time, no model.
+//!
+//! Each word gets a score from five local features: casing (how often it is capitalized
+//! mid-sentence or written as an acronym), position (median sentence of its occurrences),
+//! frequency (relative to the mean and spread of all word frequencies), relatedness to
+//! context (how many different words surround it; function-like words have many) and
+//! spread over sentences. A phrase's score is the product of its words' scores divided by
+//! its frequency; lower is better. Phrases are n-grams inside a clause that neither start
+//! nor end with a stop word of the article's language or a number; phrases of two or
+//! three words must occur twice unless they are names (a departure from YAKE, which
+//! otherwise ranks one-off headline fragments such as "Seoul weighs response" first);
+//! near-duplicates
+//! (normalized edit distance below 0.2, e.g. "South Korea" / "South Korean") keep the
+//! better-ranked one. Capitalization in the title is ignored: headlines are often title
+//! case.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::stats::ends_sentence;
+
+const STOP_EN: &str = include_str!("../../data/stopwords/en.txt");
+const STOP_OTHER: &[(&str, &str)] = &[
+    ("de", include_str!("../../data/stopwords/de.txt")),
+    ("fr", include_str!("../../data/stopwords/fr.txt")),
+    ("es", include_str!("../../data/stopwords/es.txt")),
+    ("it", include_str!("../../data/stopwords/it.txt")),
+    ("pt", include_str!("../../data/stopwords/pt.txt")),
+    ("nl", include_str!("../../data/stopwords/nl.txt")),
+];
+
+/// Coordinating conjunctions, which join two phrases rather than make one.
+const CONJUNCTIONS: &[&str] = &[
+    "and", "or", "und", "oder", "et", "ou", "y", "o", "e", "ed", "en", "og", "och",
+];
+
+/// Longest phrase, in words.
+const MAX_WORDS: usize = 3;
+/// Phrases at least this similar to a better one are dropped.
+const DEDUP_SIMILARITY: f64 = 0.8;
+
+/// FxHash (rustc's hasher): fast for the short keys hashed here; no untrusted key can
+/// make a table degrade beyond the bounded input size.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Fx = BuildHasherDefault<FxHasher>;
+
+/// Key of a lower-cased word: its 64-bit FxHash. Terms and stop words are compared by key
+/// (a collision among the few thousand words of one article is vanishingly unlikely and
+/// would only merge two terms' counts).
+fn word_key(lower: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(lower.as_bytes());
+    h.finish()
+}
+
+/// A language's stop words, by [`word_key`] of their lower-case form.
+#[derive(Debug, Default)]
+pub struct StopSet {
+    keys: HashSet<u64, Fx>,
+}
+
+impl StopSet {
+    fn parse(text: &str) -> Self {
+        StopSet {
+            keys: text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .map(|w| word_key(&w.to_lowercase()))
+                .collect(),
+        }
+    }
+
+    /// Whether `lower` (a lower-case word) is a stop word.
+    pub fn contains(&self, lower: &str) -> bool {
+        self.keys.contains(&word_key(lower))
+    }
+
+    fn contains_key(&self, key: u64) -> bool {
+        self.keys.contains(&key)
+    }
+}
+
+/// Stop words per language; English serves articles of other or unknown languages.
+#[derive(Debug)]
+pub struct StopWords {
+    en: StopSet,
+    other: Vec<(&'static str, StopSet)>,
+}
+
+impl StopWords {
+    pub fn shipped() -> Self {
+        StopWords {
+            en: StopSet::parse(STOP_EN),
+            other: STOP_OTHER
+                .iter()
+                .map(|(l, t)| (*l, StopSet::parse(t)))
+                .collect(),
+        }
+    }
+
+    pub fn for_language(&self, lang: Option<&str>) -> &StopSet {
+        lang.and_then(|l| self.other.iter().find(|(c, _)| *c == l))
+            .map_or(&self.en, |(_, s)| s)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    start: u32,
+    end: u32,
+    term: u32,
+    sentence: u32,
+    /// First token of a sentence (its capital says nothing).
+    initial: bool,
+    /// A delimiter (punctuation, sentence end) follows: phrases stop here.
+    closes: bool,
+    /// Written like a name: an acronym, or capitalized where capitals mark names.
+    caps: bool,
+    /// Part of the title.
+    title: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Term {
+    tf: u32,
+    /// Capitalized occurrences not at a sentence start and not in the title.
+    tf_upper: u32,
+    /// All-capital occurrences (acronyms).
+    tf_acronym: u32,
+    /// Occurrences starting with a lower-case letter.
+    tf_lower: u32,
+    stop: bool,
+    /// A coordinating conjunction ("and"): joins phrases, never inside one.
+    conjunction: bool,
+    numeric: bool,
+    left_total: u32,
+    right_total: u32,
+    left_distinct: u32,
+    right_distinct: u32,
+    score: f64,
+}
+
+/// Elided articles and prepositions split off before an apostrophe ("l'armée").
+pub(crate) const ELISIONS: &[&str] = &[
+    "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "dell", "nell",
+    "all", "sull", "dall", "un", "quell",
+];
+
+/// Splits the text into tokens and gathers per-term counts.
+struct Tokenizer<'a> {
+    text: &'a str,
+    stop: &'a StopSet,
+    capitals_mark_names: bool,
+    title_end: usize,
+    /// Term id by [`word_key`].
+    ids: HashMap<u64, u32, Fx>,
+    terms: Vec<Term>,
+    tokens: Vec<Token>,
+    lower: String,
+    sentence: u32,
+    initial: bool,
+}
+
+impl<'a> Tokenizer<'a> {
+    fn push(&mut self, start: usize, end: usize) {
+        let word = &self.text[start..end];
+        // One pass for the lower-cased key and the word's shape.
+        self.lower.clear();
+        let (mut letters, mut has_lower) = (0u32, false);
+        if word.is_ascii() {
+            for &b in word.as_bytes() {
+                letters += u32::from(b.is_ascii_alphabetic());
+                has_lower |= b.is_ascii_lowercase();
+            }
+            self.lower.push_str(word);
+            self.lower.make_ascii_lowercase();
+        } else {
+            for c in word.chars() {
+                letters += u32::from(c.is_alphabetic());
+                has_lower |= c.is_lowercase();
+                self.lower.extend(c.to_lowercase());
+            }
+        }
+        let key = word_key(&self.lower);
+        let id = match self.ids.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = self.terms.len() as u32;
+                self.ids.insert(key, id);
+                let single = word.chars().nth(1).is_none();
+                let stop = single || self.stop.contains_key(key);
+                self.terms.push(Term {
+                    stop,
+                    conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
+                    numeric: letters == 0,
+                    ..Term::default()
+                });
+                id
+            }
+        };
+        let first = word.chars().next().unwrap_or(' ');
+        let acronym = letters >= 2 && !has_lower;
+        let title = start < self.title_end;
+        let t = &mut self.terms[id as usize];
+        t.tf += 1;
+        if acronym {
+            t.tf_acronym += 1;
+            // "US", "WHO": all-capital words are names, never stop words.
+            t.stop = false;
+            t.conjunction = false;
+        } else if first.is_lowercase() {
+            t.tf_lower += 1;
+        } else if !self.initial && !title && first.is_uppercase() {
+            t.tf_upper += 1;
+        }
+        self.tokens.push(Token {
+            start: start as u32,
+            end: end as u32,
+            term: id,
+            sentence: self.sentence,
+            initial: self.initial,
+            closes: false,
+            caps: acronym || (self.capitals_mark_names && first.is_uppercase()),
+            title,
+        });
+        self.initial = false;
+    }
+
+    fn close(&mut self) {
+        if let Some(t) = self.tokens.last_mut() {
+            t.closes = true;
+        }
+    }
+
+    fn end_sentence(&mut self) {
+        self.close();
+        if !self.initial {
+            self.sentence += 1;
+        }
+        self.initial = true;
+    }
+
+    /// Words are letters and digits, joined by inner hyphens, apostrophes and (between
+    /// digits) dots and commas. A possessive "'s" is dropped and ends the phrase; an
+    /// elided article ("l'", "dell'") becomes its own (stop) word.
+    fn run(&mut self) {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (c, len) = char_at(text, i);
+            if c.is_alphanumeric() {
+                i = self.word(i);
+                continue;
+            }
+            if c.is_whitespace() {
+                if c == '\n' && bytes.get(i + 1) == Some(&b'\n') {
+                    self.end_sentence();
+                }
+                i += len;
+                continue;
+            }
+            // Punctuation and symbols delimit phrases; some also end sentences.
+            self.close();
+            if matches!(c, '.' | '!' | '?' | '…' | '。' | '！' | '？') && !self.initial {
+                let after = text[i + len..].chars().next();
+                let at_break = after.is_none_or(|a| a.is_whitespace() || "\"'”’»)".contains(a));
+                if at_break && ends_sentence(text, i + len - 1) {
+                    self.end_sentence();
+                }
+            }
+            i += len;
+        }
+        self.close();
+    }
+
+    /// Reads the word starting at `start` and pushes its token(s); returns where the
+    /// next scan starts.
+    fn word(&mut self, start: usize) -> usize {
+        let text = self.text;
+        let (mut prev, len) = char_at(text, start);
+        let mut end = start + len;
+        while end < text.len() {
+            let (d, dlen) = char_at(text, end);
+            if d.is_alphanumeric() {
+                end += dlen;
+                prev = d;
+                continue;
+            }
+            let after = end + dlen;
+            let next = if after < text.len() {
+                char_at(text, after).0
+            } else {
+                ' '
+            };
+            let joins = match d {
+                '-' | '\'' | '’' => prev.is_alphanumeric() && next.is_alphanumeric(),
+                '.' | ',' => prev.is_ascii_digit() && next.is_ascii_digit(),
+                _ => false,
+            };
+            if !joins {
+                break;
+            }
+            if d == '\'' || d == '’' {
+                let tail_end = text[after..]
+                    .find(|x: char| !x.is_alphanumeric())
+                    .map_or(text.len(), |k| after + k);
+                if &text[after..tail_end] == "s" {
+                    self.push(start, end);
+                    self.close();
+                    return tail_end;
+                }
+                if ELISIONS
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(&text[start..end]))
+                {
+                    self.push(start, end);
+                    // The rest is read as a word of its own.
+                    return after;
+                }
+            }
+            end = after;
+            prev = d;
+        }
+        self.push(start, end);
+        end
+    }
+}
+
+/// The character at byte `i` and its length.
+#[inline]
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        (char::from(b), 1)
+    } else {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        (c, c.len_utf8())
+    }
+}
+
+/// A candidate phrase: its words and the occurrence shown.
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    key: [u32; MAX_WORDS],
+    first: u32,
+    last: u32,
+    /// The shown occurrence starts a sentence or lies in the title.
+    initial: bool,
+}
+
+/// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
+pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
+    // Term ids must fit in ID_BITS; callers pass at most a few tens of kilobytes.
+    if max == 0 || text.len() >= 1 << ID_BITS {
+        return Vec::new();
+    }
+    let mut tk = Tokenizer {
+        text,
+        stop,
+        // German capitalizes every noun: capitals say nothing about names there.
+        capitals_mark_names: !matches!(lang, Some("de" | "lb")),
+        title_end: text.find("\n\n").unwrap_or(text.len()),
+        ids: HashMap::with_capacity_and_hasher(text.len() / 8, Fx::default()),
+        terms: Vec::with_capacity(text.len() / 8),
+        tokens: Vec::with_capacity(text.len() / 5),
+        lower: String::new(),
+        sentence: 0,
+        initial: true,
+    };
+    tk.run();
+    let Tokenizer {
+        mut terms,
+        tokens,
+        sentence,
+        ..
+    } = tk;
+    if tokens.is_empty() {
+        return Vec::new();
+    }
+
+    // Context: distinct and total neighbours on each side within a clause, from the
+    // sorted list of adjacent pairs.
+    let mut pairs: Vec<u64> = tokens
+        .windows(2)
+        .filter(|w| !w[0].closes)
+        .map(|w| pair_key(w[0].term, w[1].term))
+        .collect();
+    pairs.sort_unstable();
+    for run in pairs.chunk_by(|x, y| x == y) {
+        let (a, b) = ((run[0] >> ID_BITS) as usize, (run[0] & ID_MASK) as usize);
+        terms[a].right_total += run.len() as u32;
+        terms[b].left_total += run.len() as u32;
+        terms[a].right_distinct += 1;
+        terms[b].left_distinct += 1;
+    }
+
+    score_terms(&mut terms, &tokens, f64::from(sentence + 1));
+
+    // Every occurrence of a possible phrase: (phrase key, first token, words, written as
+    // a name). Sorting groups the occurrences of each phrase.
+    let mut occurrences: Vec<(u64, u32, u8, bool)> = Vec::with_capacity(tokens.len() * 2);
+    for i in 0..tokens.len() {
+        let t0 = &terms[tokens[i].term as usize];
+        if t0.stop || t0.numeric {
+            continue;
+        }
+        let starts_name =
+            !tokens[i].title && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0);
+        let mut all_caps = true;
+        let mut key = [u32::MAX; MAX_WORDS];
+        for n in 0..MAX_WORDS {
+            let k = i + n;
+            if k >= tokens.len() {
+                break;
+            }
+            let tok = &tokens[k];
+            let tk = &terms[tok.term as usize];
+            if n > 0 && tk.conjunction {
+                // "Latvia and Lithuania" is a list, not a phrase.
+                break;
+            }
+            key[n] = tok.term;
+            all_caps &= tk.stop || tok.caps;
+            if !(tk.stop || tk.numeric) {
+                occurrences.push((
+                    phrase_key(&key),
+                    i as u32,
+                    n as u8 + 1,
+                    starts_name && all_caps,
+                ));
+            }
+            if tok.closes {
+                break;
+            }
+        }
+    }
+    // Sorting by the key alone is enough (and cheaper): positions are compared below.
+    occurrences.sort_unstable_by_key(|o| o.0);
+
+    // A word that only ever occurs inside one longer phrase ("North" of "North Korea") is
+    // that phrase, not a key word of its own.
+    let mut in_phrase = vec![0u32; terms.len()];
+    for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
+        let (first, words) = (run[0].1 as usize, usize::from(run[0].2));
+        if words > 1 {
+            for tok in [&tokens[first], &tokens[first + words - 1]] {
+                let slot = &mut in_phrase[tok.term as usize];
+                *slot = (*slot).max(run.len() as u32);
+            }
+        }
+    }
+
+    // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
+    // response" from a headline is not a key phrase, "National Security Council" is.
+    let mut ranked: Vec<(f64, Cand)> = Vec::new();
+    for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
+        let name = run.iter().any(|o| o.3);
+        if run.len() < 2 && !name {
+            continue;
+        }
+        if run[0].2 == 1 && in_phrase[tokens[run[0].1 as usize].term as usize] >= run.len() as u32 {
+            continue;
+        }
+        // Shown: the first occurrence that does not start a sentence or lie in the title.
+        let shown = run
+            .iter()
+            .filter(|o| {
+                let t = &tokens[o.1 as usize];
+                !(t.initial || t.title)
+            })
+            .min_by_key(|o| o.1)
+            .or_else(|| run.iter().min_by_key(|o| o.1))
+            .expect("runs are not empty");
+        let first = shown.1 as usize;
+        let words = usize::from(shown.2);
+        let mut key = [u32::MAX; MAX_WORDS];
+        for (slot, tok) in key.iter_mut().zip(&tokens[first..first + words]) {
+            *slot = tok.term;
+        }
+        let tf = run.len() as u32;
+        let cand = Cand {
+            key,
+            first: first as u32,
+            last: (first + words - 1) as u32,
+            initial: tokens[first].initial || tokens[first].title,
+        };
+        ranked.push((phrase_score(&key, tf, &terms, &pairs), cand));
+    }
+    let order = |a: &(f64, Cand), b: &(f64, Cand)| {
+        a.0.total_cmp(&b.0)
+            .then_with(|| a.1.first.cmp(&b.1.first))
+            .then_with(|| a.1.key.cmp(&b.1.key))
+    };
+    // Dedup looks at no more than this many of the best phrases.
+    let horizon = max * 4;
+    if ranked.len() > horizon {
+        ranked.select_nth_unstable_by(horizon, order);
+        ranked.truncate(horizon);
+    }
+    ranked.sort_unstable_by(order);
+
+    // Take phrases best first. A phrase that repeats a kept one is dropped, except that a
+    // longer phrase containing a kept one ("National Security Council" after "Council")
+    // takes its place.
+    let mut out: Vec<(String, String)> = Vec::with_capacity(max);
+    // Token spans of the kept phrases' shown occurrences: a phrase overlapping one of
+    // them is a piece of the same longer name ("Islamic Revolutionary" and
+    // "Revolutionary Guard Corps").
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(max);
+    for (_, c) in ranked {
+        if out.len() == max {
+            break;
+        }
+        let surface =
+            &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
+        let phrase = clean_surface(surface, c.initial, &terms[c.key[0] as usize]);
+        let folded = phrase.to_lowercase();
+        if spans.iter().any(|&(a, b)| c.first <= b && a <= c.last) {
+            continue;
+        }
+        let mut replaced = false;
+        let mut duplicate = false;
+        for (kept, kept_folded) in out.iter_mut() {
+            match overlap(kept_folded, &folded) {
+                Overlap::Longer if !replaced => {
+                    kept.clone_from(&phrase);
+                    kept_folded.clone_from(&folded);
+                    replaced = true;
+                }
+                Overlap::None if !near_duplicate(kept_folded, &folded) => {}
+                _ => duplicate = true,
+            }
+        }
+        if replaced {
+            // The longer phrase may now repeat another kept one.
+            let mut seen: Vec<&str> = Vec::new();
+            let keep: Vec<bool> = out
+                .iter()
+                .map(|(_, f)| {
+                    let dup = seen.iter().any(|s| overlap(s, f) != Overlap::None);
+                    seen.push(f);
+                    !dup
+                })
+                .collect();
+            let mut keep = keep.into_iter();
+            out.retain(|_| keep.next().unwrap_or(true));
+        } else if !duplicate {
+            out.push((phrase, folded));
+        }
+        if !duplicate {
+            spans.push((c.first, c.last));
+        }
+    }
+    out.into_iter().map(|(p, _)| p).collect()
+}
+
+/// Term ids fit in 21 bits: the scanned text is capped far below two million words.
+const ID_BITS: u32 = 21;
+const ID_MASK: u64 = (1 << ID_BITS) - 1;
+
+fn pair_key(a: u32, b: u32) -> u64 {
+    (u64::from(a) << ID_BITS) | u64::from(b)
+}
+
+/// The phrase's term ids packed into one integer (absent words as all ones).
+fn phrase_key(key: &[u32; MAX_WORDS]) -> u64 {
+    key.iter()
+        .fold(0, |acc, &id| (acc << ID_BITS) | (u64::from(id) & ID_MASK))
+}
+
+/// YAKE phrase score: product of word scores over (1 + their sum) and the phrase's
+/// frequency; lower is better.
+fn phrase_score(key: &[u32; MAX_WORDS], tf: u32, terms: &[Term], pairs: &[u64]) -> f64 {
+    let mut prod = 1.0;
+    let mut sum = 0.0;
+    for (pos, &id) in key
+        .iter()
+        .enumerate()
+        .take_while(|(_, id)| **id != u32::MAX)
+    {
+        let t = &terms[id as usize];
+        if t.stop {
+            // A stop word inside a phrase ("Bank of England"): the more often its
+            // neighbours go with it, the less it weakens the phrase.
+            let (prev, next) = (key[pos - 1], key[pos + 1]);
+            let edge = |a: u32, b: u32| {
+                let k = pair_key(a, b);
+                (pairs.partition_point(|&p| p <= k) - pairs.partition_point(|&p| p < k)) as f64
+            };
+            let p = edge(prev, id) / f64::from(terms[prev as usize].tf.max(1))
+                * (edge(id, next) / f64::from(t.tf.max(1)));
+            prod *= 1.0 + (1.0 - p);
+            sum -= 1.0 - p;
+        } else {
+            prod *= t.score;
+            sum += t.score;
+        }
+    }
+    prod / ((sum + 1.0) * f64::from(tf))
+}
+
+/// The YAKE word score (lower is more important) for every non-stop term.
+fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
+    let valid: Vec<f64> = terms
+        .iter()
+        .filter(|t| !t.stop && !t.numeric)
+        .map(|t| f64::from(t.tf))
+        .collect();
+    if valid.is_empty() {
+        return;
+    }
+    let mean = valid.iter().sum::<f64>() / valid.len() as f64;
+    let std = (valid.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / valid.len() as f64).sqrt();
+    let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+
+    // The sentences of each term's occurrences, grouped by term in text order (a counting
+    // sort of the tokens).
+    let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
+    let mut acc = 0;
+    for t in terms.iter() {
+        offsets.push(acc);
+        acc += t.tf;
+    }
+    offsets.push(acc);
+    let mut fill = offsets.clone();
+    let mut sentences = vec![0u32; tokens.len()];
+    for tok in tokens {
+        let slot = &mut fill[tok.term as usize];
+        sentences[*slot as usize] = tok.sentence;
+        *slot += 1;
+    }
+
+    for (id, t) in terms.iter_mut().enumerate() {
+        if t.stop {
+            continue;
+        }
+        let occ = &sentences[offsets[id] as usize..offsets[id + 1] as usize];
+        let distinct = 1 + occ.windows(2).filter(|w| w[0] != w[1]).count();
+        let tf = f64::from(t.tf);
+        let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + tf.ln());
+        let position = (3.0 + median(occ)).ln().ln();
+        let freq = tf / (mean + std);
+        let pl = if t.left_total == 0 {
+            0.0
+        } else {
+            f64::from(t.left_distinct) / f64::from(t.left_total)
+        };
+        let pr = if t.right_total == 0 {
+            0.0
+        } else {
+            f64::from(t.right_distinct) / f64::from(t.right_total)
+        };
+        let rel = (0.5 + pl * (tf / max_tf)) + (0.5 + pr * (tf / max_tf));
+        let spread = distinct as f64 / n_sentences;
+        t.score = (position * rel) / (case + freq / rel + spread / rel);
+    }
+}
+
+fn median(sorted: &[u32]) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => f64::from(sorted[n / 2]),
+        n => (f64::from(sorted[n / 2 - 1]) + f64::from(sorted[n / 2])) / 2.0,
+    }
+}
+
+/// The phrase as written, with a sentence-initial capital lowered when the word is also
+/// written in lower case elsewhere (not a name).
+fn clean_surface(surface: &str, initial: bool, first: &Term) -> String {
+    let s: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+    if initial && first.tf_lower > 0 && first.tf_upper == 0 && first.tf_acronym == 0 {
+        let mut chars = s.chars();
+        if let Some(c) = chars.next() {
+            return c.to_lowercase().chain(chars).collect();
+        }
+    }
+    s
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overlap {
+    None,
+    /// The new phrase contains every word of the kept one, and more.
+    Longer,
+    /// Otherwise the same words, or two words in common.
+    Same,
+}
+
+/// How a new phrase relates to a kept one, by words (split at spaces and hyphens), counting
+/// words that differ by a short ending ("korea", "korean") as equal.
+fn overlap(kept: &str, new: &str) -> Overlap {
+    fn words(s: &str) -> impl Iterator<Item = &str> + Clone {
+        s.split(|c: char| c.is_whitespace() || c == '-')
+            .filter(|w| !w.is_empty())
+    }
+    let same = |x: &str, y: &str| {
+        let (s, l) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+        s == l || (s.chars().nth(3).is_some() && l.len() - s.len() <= 2 && l.starts_with(s))
+    };
+    let (k, n) = (words(kept), words(new));
+    let (kn, nn) = (k.clone().count(), n.clone().count());
+    let common = k.filter(|w| n.clone().any(|x| same(w, x))).count();
+    if common == kn && nn > kn {
+        Overlap::Longer
+    } else if common == nn || common == kn || common >= 2 {
+        Overlap::Same
+    } else {
+        Overlap::None
+    }
+}
+
+/// Whether two phrases are within the edit distance that [`DEDUP_SIMILARITY`] allows
+/// (normalized by the longer one, by characters): "south korea" / "south korean".
+fn near_duplicate(a: &str, b: &str) -> bool {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let allowed = ((1.0 - DEDUP_SIMILARITY) * la.max(lb) as f64).floor() as usize;
+    match allowed {
+        _ if la.abs_diff(lb) > allowed => false,
+        0 => a == b,
+        1 => within_one_edit(a, b),
+        _ => edit_distance(a, b) <= allowed,
+    }
+}
+
+/// Whether one insertion, deletion or substitution (or none) turns `a` into `b`.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.chars(), b.chars());
+    loop {
+        match (x.next(), y.next()) {
+            (Some(p), Some(q)) if p == q => continue,
+            (None, None) => return true,
+            (p, q) => {
+                // First difference: substitute, or skip one character on either side.
+                let (xs, ys) = (x.as_str(), y.as_str());
+                let rest_is = |c: Option<char>, rest: &str, other: &str| {
+                    c.is_some_and(|c| other.strip_prefix(c) == Some(rest))
+                };
+                return xs == ys || rest_is(p, xs, ys) || rest_is(q, ys, xs);
+            }
+        }
+    }
+}
+
+/// Levenshtein distance by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keywords(text: &str, lang: Option<&str>) -> Vec<String> {
+        let stop = StopWords::shipped();
+        extract(text, stop.for_language(lang), lang, 8)
+    }
+
+    #[test]
+    fn phrases_not_stop_words_or_numbers() {
+        let text = "Central bank raises interest rates\n\n\
+            The central bank raised interest rates by 0.5 points on Thursday, the third \
+            rise this year. The central bank said inflation remained too high. Interest \
+            rates now stand at 4.25 per cent, and the bank expects inflation to fall in 2025.";
+        let k = keywords(text, Some("en"));
+        assert!(k.iter().any(|p| p == "central bank"), "{k:?}");
+        assert!(k.iter().any(|p| p.contains("interest rates")), "{k:?}");
+        let stop = StopWords::shipped();
+        let en = stop.for_language(Some("en"));
+        for p in &k {
+            let words: Vec<String> = p.split_whitespace().map(str::to_lowercase).collect();
+            assert!(
+                !en.contains(words[0].as_str()) && !en.contains(words[words.len() - 1].as_str()),
+                "{p}"
+            );
+            assert!(p.chars().any(char::is_alphabetic), "{p}");
+            assert!(words.len() <= MAX_WORDS, "{p}");
+        }
+    }
+
+    #[test]
+    fn hyphenated_compounds_and_possessives() {
+        let text = "Seoul ends intelligence-sharing pact\n\n\
+            Seoul said it would end the intelligence-sharing pact with Tokyo. The \
+            intelligence-sharing pact's end worries Washington. Officials said the \
+            intelligence-sharing pact had value.";
+        let k = keywords(text, Some("en"));
+        assert!(k.iter().any(|p| p == "intelligence-sharing pact"), "{k:?}");
+    }
+
+    #[test]
+    fn elisions_are_split_in_french() {
+        let text = "L'armée française\n\nL'armée française a quitté l'aéroport. \
+            L'armée de l'air reste. L'aéroport de la capitale est fermé.";
+        let k = keywords(text, Some("fr"));
+        assert!(k.iter().any(|p| p == "armée française"), "{k:?}");
+        assert!(
+            k.iter()
+                .all(|p| !p.starts_with("l'") && !p.starts_with("L'")),
+            "{k:?}"
+        );
+    }
+
+    #[test]
+    fn near_duplicates_by_edit_distance() {
+        assert_eq!(edit_distance("south korea", "south korean"), 1);
+        assert!(near_duplicate("south korea", "south korean"));
+        assert!(!near_duplicate("korea", "japan"));
+        assert!(near_duplicate("", ""));
+        for (a, b, one) in [
+            ("pact", "pacts", true),
+            ("pacts", "pact", true),
+            ("korea", "korean", true),
+            ("seoul", "seoel", true),
+            ("seoul", "soul", true),
+            ("seoul", "seoul", true),
+            ("seoul", "sel", false),
+            ("ab", "ba", false),
+        ] {
+            assert_eq!(within_one_edit(a, b), one, "{a} {b}");
+            assert_eq!(within_one_edit(a, b), edit_distance(a, b) <= 1, "{a} {b}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_edit_check_agrees_with_edit_distance(a in "[abé]{0,6}", b in "[abé]{0,6}") {
+            proptest::prop_assert_eq!(within_one_edit(&a, &b), edit_distance(&a, &b) <= 1);
+        }
+    }
+
+    #[test]
+    fn empty_input_and_zero_max() {
+        assert!(keywords("", None).is_empty());
+        let stop = StopWords::shipped();
+        assert!(extract("Some text here", stop.for_language(None), None, 0).is_empty());
+    }
+}
