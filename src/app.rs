@@ -63,6 +63,15 @@ pub fn pipeline_options(s: &Settings) -> PipelineOptions {
     o.dedup.min_words_for_near = s.dedup.min_words_for_near;
     o.dedup.near_threshold = s.dedup.near_threshold;
     o.enrich.max_keywords = s.enrich.max_keywords;
+    o.enrich.languages = s.enrich.languages.clone();
+    o.enrich.min_language_confidence = s.enrich.min_language_confidence;
+    o.enrich.publishers_path = Some(&s.enrich.publishers_file)
+        .filter(|p| !p.is_empty())
+        .map(Into::into);
+    o.enrich.organizations_path = Some(&s.enrich.organizations_file)
+        .filter(|p| !p.is_empty())
+        .map(Into::into);
+    o.enrich.scan_body_bytes = s.enrich.scan_body_bytes;
     o.duplicate_notices = !s.kafka.duplicates_topic.is_empty();
     o
 }

@@ -86,6 +86,11 @@ pub struct DedupSettings {
 #[serde(deny_unknown_fields)]
 pub struct EnrichSettings {
     pub max_keywords: usize,
+    pub languages: Vec<String>,
+    pub min_language_confidence: f64,
+    pub publishers_file: String,
+    pub organizations_file: String,
+    pub scan_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -301,6 +306,27 @@ impl Settings {
             problems.push(format!(
                 "dedup: {e} (dedup.window_hours, dedup.max_entries, dedup.near_threshold)"
             ));
+        }
+        let e = &self.enrich;
+        if !(0.0..=1.0).contains(&e.min_language_confidence) {
+            problems.push("enrich.min_language_confidence must be between 0 and 1".into());
+        }
+        if let Some(bad) = e
+            .languages
+            .iter()
+            .find(|l| l.len() != 2 || !l.chars().all(|c| c.is_ascii_lowercase()))
+        {
+            problems.push(format!(
+                "enrich.languages: {bad:?} is not an ISO 639-1 code"
+            ));
+        }
+        for (key, path) in [
+            ("enrich.publishers_file", &e.publishers_file),
+            ("enrich.organizations_file", &e.organizations_file),
+        ] {
+            if !path.is_empty() && !Path::new(path).is_file() {
+                problems.push(format!("{key}: file {path:?} does not exist"));
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(

@@ -52,6 +52,13 @@ enum Command {
     CheckConfig(ConfigArgs),
     /// Evaluate deduplication on a generated, labelled set: precision, recall, F1 per
     /// kind, memory per article and throughput, with the configured thresholds.
+    /// Measure enrichment accuracy (language, countries, organizations) on the shipped
+    /// labelled set, or on the set files in DIR; exits 1 when a target is missed.
+    EvalEnrich {
+        #[command(flatten)]
+        config: ConfigArgs,
+        dir: Option<PathBuf>,
+    },
     EvalDedup {
         #[command(flatten)]
         config: ConfigArgs,
@@ -183,6 +190,26 @@ fn main() -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("producing to {topic} on {brokers}"))?;
                 println!("produced {n} messages to {topic}");
+                Ok(())
+            }
+            Command::EvalEnrich { config, dir } => {
+                use newsflow::enrich::eval::{load_dir, run_eval, EvalCase};
+                let settings = config.load()?;
+                let cases = match dir {
+                    Some(d) => load_dir(&d)?,
+                    None => EvalCase::shipped(),
+                };
+                let enricher = newsflow::enrich::Enricher::new(
+                    newsflow::app::pipeline_options(&settings).enrich,
+                )?;
+                let report = run_eval(&enricher, &cases);
+                println!("{report}");
+                for m in report.misses() {
+                    println!("  miss: {m}");
+                }
+                if !report.meets_targets() {
+                    anyhow::bail!("accuracy below target");
+                }
                 Ok(())
             }
             Command::EvalDedup {
