@@ -83,6 +83,12 @@ enum Cmd {
         #[arg(long, default_value_t = 4096)]
         size: usize,
     },
+    /// `Pipeline::process` over the corpus on one thread, no Kafka (for profilers:
+    /// `valgrind --tool=callgrind --toggle-collect='*Pipeline::process*'`).
+    Pipeline {
+        #[command(flatten)]
+        corpus: CorpusArgs,
+    },
     /// Feed the corpus to a topic (bulk, or paced with --rate).
     Feed {
         #[arg(long)]
@@ -93,7 +99,13 @@ enum Cmd {
         corpus: CorpusArgs,
         #[arg(long)]
         rate: Option<f64>,
+        /// Generate everything first, print `ready BYTES`, then stay at most this many
+        /// messages ahead of the consumed count read from stdin (one number per line).
+        #[arg(long)]
+        max_lag: Option<u64>,
     },
+    /// Print the table of runs recorded with --json.
+    Report { json: PathBuf },
     /// Write corpus messages to a directory, one file each (to look at them).
     Sample {
         #[arg(long)]
@@ -145,6 +157,9 @@ struct RunArgs {
     /// Label for the broker column.
     #[arg(long, default_value = "")]
     label: String,
+    /// Prefix of every topic and group name (distinct per invocation on one broker).
+    #[arg(long, default_value = "bench")]
+    prefix: String,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -208,8 +223,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -235,11 +249,30 @@ fn main() -> anyhow::Result<()> {
             }
             Cmd::Embedded { run } => sweep(&Target::Embedded, &run).await,
             Cmd::Window { sizes, count, size } => window(&list(&sizes)?, count, size),
+            Cmd::Pipeline { corpus } => pipeline(&corpus),
+            Cmd::Report { json } => {
+                let runs: Vec<RunStats> = std::fs::read_to_string(&json)
+                    .with_context(|| format!("reading {}", json.display()))?
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(serde_json::from_str)
+                    .collect::<Result<_, _>>()?;
+                println!("{}", table(&runs));
+                Ok(())
+            }
+            Cmd::Feed {
+                brokers,
+                topic,
+                corpus,
+                rate: _,
+                max_lag: Some(lag),
+            } => follow_feed(&brokers, &topic, &corpus, lag).await,
             Cmd::Feed {
                 brokers,
                 topic,
                 corpus,
                 rate,
+                max_lag: None,
             } => {
                 let (n, bytes, secs) = feed(&brokers, &topic, &corpus, rate).await?;
                 println!(
@@ -271,14 +304,6 @@ enum Target {
     Embedded,
 }
 
-/// Topics of one configuration, created on the broker.
-struct Topics {
-    backlog: String,
-    pass_out: String,
-    latency_in: [String; 2],
-    latency_out: [String; 2],
-}
-
 /// Everything for one broker: for each partition count, feed the backlog and the
 /// latency topics, run the ceiling, then the service for each workers / max_entries value.
 async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
@@ -295,32 +320,43 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
         None => vec![0],
     };
     let workers: Vec<usize> = list(&args.workers)?;
+    let embedded = matches!(target, Target::Embedded);
     let mut all = Vec::new();
     for partitions in list::<i32>(&args.partitions)? {
-        let p = format!("p{partitions}");
-        let topics = Topics {
-            backlog: format!("bench.{p}.in"),
-            pass_out: format!("bench.{p}.pass"),
-            latency_in: [format!("bench.{p}.lat.a"), format!("bench.{p}.lat.b")],
-            latency_out: [format!("bench.{p}.lat.a.out"), format!("bench.{p}.lat.b.out")],
-        };
-        let mut names = vec![
-            topics.backlog.clone(),
-            topics.pass_out.clone(),
-            topics.latency_in[0].clone(),
-            topics.latency_in[1].clone(),
-            topics.latency_out[0].clone(),
-            topics.latency_out[1].clone(),
-            format!("bench.{p}.lat.b.dlq"),
-        ];
+        let p = format!("{}.p{partitions}", args.prefix);
         let services: Vec<(usize, usize)> = workers
             .iter()
             .flat_map(|w| max_entries.iter().map(move |m| (*w, *m)))
             .collect();
+        // An external broker keeps one backlog that every run reads; the mock cluster keeps
+        // at most 5 MiB per partition, so there each run gets its own input topic, fed while
+        // it consumes.
+        let input = |run: &str| {
+            if embedded {
+                format!("{p}.{run}.in")
+            } else {
+                format!("{p}.in")
+            }
+        };
+        let mut names = vec![
+            format!("{p}.in"),
+            input("pass"),
+            format!("{p}.pass.out"),
+            input("pass2"),
+            format!("{p}.pass2.out"),
+            format!("{p}.lat.a"),
+            format!("{p}.lat.a.out"),
+            format!("{p}.lat.b"),
+            format!("{p}.lat.b.out"),
+            format!("{p}.lat.b.dlq"),
+        ];
         for (i, _) in services.iter().enumerate() {
-            names.push(format!("bench.{p}.svc{i}.out"));
-            names.push(format!("bench.{p}.svc{i}.dlq"));
+            names.push(input(&format!("svc{i}")));
+            names.push(format!("{p}.svc{i}.out"));
+            names.push(format!("{p}.svc{i}.dlq"));
         }
+        names.sort();
+        names.dedup();
         // Keep the embedded broker alive for the whole configuration.
         let (brokers, _embedded) = match target {
             Target::External {
@@ -348,56 +384,51 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
                 (b.bootstrap.clone(), Some(b))
             }
         };
-        let (n, bytes, secs) = feed(&brokers, &topics.backlog, &args.corpus, None).await?;
-        eprintln!(
-            "[{label} p{partitions}] fed {n} articles ({:.0} MB) in {secs:.1}s ({:.0}/s)",
-            bytes as f64 / 1e6,
-            n as f64 / secs
-        );
-        let settings = |extra: &[(String, String)]| -> anyhow::Result<Settings> {
-            let mut overrides = args.set.clone();
-            overrides.extend_from_slice(extra);
-            Settings::load(&Sources {
-                local_default: false,
-                file: None,
-                overrides,
-                env: None,
-            })
-        };
+        let n = args.corpus.count as u64;
+        let mut bytes = 0;
+        if !embedded {
+            let (_, b, secs) = feed(&brokers, &input(""), &args.corpus, None).await?;
+            bytes = b;
+            eprintln!(
+                "[{label} p{partitions}] fed {n} articles ({:.0} MB) in {secs:.1}s ({:.0}/s)",
+                b as f64 / 1e6,
+                n as f64 / secs
+            );
+        }
+        let settings = |extra: &[(String, String)]| settings(args, extra);
         let broker_pid = match target {
             Target::External { broker_pid, .. } => *broker_pid,
             Target::Embedded => None,
         };
-        let mut ceiling = None;
+        // The ceiling runs before and after the service runs: a broker that slows down as
+        // its storage grows (Tansu on SQLite does) shows up as a difference between them.
         if !args.no_ceiling {
-            let s = settings(&[
-                ("kafka.input_topic".into(), topics.backlog.clone()),
-                ("kafka.output_topic".into(), topics.pass_out.clone()),
-                ("kafka.group_id".into(), format!("bench.{p}.pass")),
-            ])?;
-            let mut st = measure_passthrough(&s, &brokers, n as u64, broker_pid).await?;
+            let st = ceiling_run(
+                &brokers,
+                args,
+                embedded,
+                partitions,
+                &p,
+                broker_pid,
+                "pass",
+                args.latency_count > 0,
+            )
+            .await?;
+            let mut st = st;
             st.broker = label.clone();
-            st.partitions = partitions;
-            if args.latency_count > 0 {
-                let s = settings(&[
-                    ("kafka.input_topic".into(), topics.latency_in[0].clone()),
-                    ("kafka.output_topic".into(), topics.latency_out[0].clone()),
-                    ("kafka.group_id".into(), format!("bench.{p}.lat.a")),
-                ])?;
-                let lat = latency_passthrough(&s, &brokers, args).await?;
-                (st.latency_p50_ms, st.latency_p99_ms, st.latency_max_ms) = lat;
+            if embedded {
+                (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
             }
-            eprintln!("{}", row(&st, None));
             emit(args, &st)?;
-            ceiling = Some(st.clone());
             all.push(st);
         }
         for (i, (w, m)) in services.iter().enumerate() {
+            let run = format!("svc{i}");
             let mut extra = vec![
-                ("kafka.input_topic".into(), topics.backlog.clone()),
-                ("kafka.output_topic".into(), format!("bench.{p}.svc{i}.out")),
-                ("kafka.dlq_topic".into(), format!("bench.{p}.svc{i}.dlq")),
-                ("kafka.group_id".into(), format!("bench.{p}.svc{i}")),
+                ("kafka.input_topic".into(), input(&run)),
+                ("kafka.output_topic".into(), format!("{p}.{run}.out")),
+                ("kafka.dlq_topic".into(), format!("{p}.{run}.dlq")),
+                ("kafka.group_id".into(), format!("{p}.{run}")),
                 ("processing.workers".into(), w.to_string()),
             ];
             if *m > 0 {
@@ -406,33 +437,57 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
             let s = settings(&extra)?;
             let mut st = match target {
                 Target::External { bin, .. } => {
-                    measure_binary(bin, &s, &brokers, n as u64, broker_pid).await?
+                    measure_binary(bin, &s, &brokers, n, broker_pid).await?
                 }
-                Target::Embedded => measure_in_process(&s, &brokers, n as u64).await?,
+                Target::Embedded => {
+                    let metrics = Metrics::new(&prometheus::Registry::new())?;
+                    let m2 = metrics.clone();
+                    let f = Feeder::start(&brokers, &input(&run), args, partitions, move || {
+                        m2.consumed()
+                    })
+                    .await?;
+                    bytes = f.bytes;
+                    let st = measure_in_process(&s, &brokers, n, metrics).await;
+                    f.finish().await?;
+                    st?
+                }
             };
             st.broker = label.clone();
+            if embedded {
+                (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
+            }
             st.partitions = partitions;
             st.workers = *w;
             st.max_entries = s.dedup.max_entries;
             st.bytes = bytes;
             if args.latency_count > 0 && i == 0 {
                 extra = vec![
-                    ("kafka.input_topic".into(), topics.latency_in[1].clone()),
-                    ("kafka.output_topic".into(), topics.latency_out[1].clone()),
-                    ("kafka.dlq_topic".into(), format!("bench.{p}.lat.b.dlq")),
-                    ("kafka.group_id".into(), format!("bench.{p}.lat.b")),
+                    ("kafka.input_topic".into(), format!("{p}.lat.b")),
+                    ("kafka.output_topic".into(), format!("{p}.lat.b.out")),
+                    ("kafka.dlq_topic".into(), format!("{p}.lat.b.dlq")),
+                    ("kafka.group_id".into(), format!("{p}.lat.b")),
                     ("processing.workers".into(), w.to_string()),
                 ];
                 let s = settings(&extra)?;
                 let lat = match target {
-                    Target::External { bin, .. } => {
-                        latency_binary(bin, &s, &brokers, args).await?
-                    }
+                    Target::External { bin, .. } => latency_binary(bin, &s, &brokers, args).await?,
                     Target::Embedded => latency_in_process(&s, &brokers, args).await?,
                 };
                 (st.latency_p50_ms, st.latency_p99_ms, st.latency_max_ms) = lat;
             }
-            eprintln!("{}", row(&st, ceiling.as_ref()));
+            emit(args, &st)?;
+            all.push(st);
+        }
+        if !args.no_ceiling && !services.is_empty() {
+            let mut st = ceiling_run(
+                &brokers, args, embedded, partitions, &p, broker_pid, "pass2", false,
+            )
+            .await?;
+            st.broker = label.clone();
+            if embedded {
+                (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
+            }
+            st.run = "pass-through (after)".into();
             emit(args, &st)?;
             all.push(st);
         }
@@ -441,7 +496,137 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One pass-through run over the backlog (`tag` names its topics and group), with its
+/// latency run when `latency` is set.
+#[allow(clippy::too_many_arguments)]
+async fn ceiling_run(
+    brokers: &str,
+    args: &RunArgs,
+    embedded: bool,
+    partitions: i32,
+    p: &str,
+    broker_pid: Option<u32>,
+    tag: &str,
+    latency: bool,
+) -> anyhow::Result<RunStats> {
+    let input = if embedded {
+        format!("{p}.{tag}.in")
+    } else {
+        format!("{p}.in")
+    };
+    let s = settings(
+        args,
+        &[
+            ("kafka.input_topic".into(), input.clone()),
+            ("kafka.output_topic".into(), format!("{p}.{tag}.out")),
+            ("kafka.group_id".into(), format!("{p}.{tag}")),
+        ],
+    )?;
+    let consumed = Arc::new(AtomicU64::new(0));
+    let feeder = if embedded {
+        let c = consumed.clone();
+        Some(
+            Feeder::start(brokers, &input, args, partitions, move || {
+                c.load(Ordering::Relaxed)
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
+    let n = args.corpus.count as u64;
+    let mut st = measure_passthrough(&s, brokers, n, broker_pid, consumed).await?;
+    if let Some(f) = feeder {
+        f.finish().await?;
+    }
+    st.partitions = partitions;
+    if latency {
+        let s = settings(
+            args,
+            &[
+                ("kafka.input_topic".into(), format!("{p}.lat.a")),
+                ("kafka.output_topic".into(), format!("{p}.lat.a.out")),
+                ("kafka.group_id".into(), format!("{p}.lat.a")),
+            ],
+        )?;
+        (st.latency_p50_ms, st.latency_p99_ms, st.latency_max_ms) =
+            latency_passthrough(&s, brokers, args).await?;
+    }
+    Ok(st)
+}
+
+/// The settings of a run: defaults, then `--set`, then `extra`.
+fn settings(args: &RunArgs, extra: &[(String, String)]) -> anyhow::Result<Settings> {
+    let mut overrides = args.set.clone();
+    overrides.extend_from_slice(extra);
+    Settings::load(&Sources {
+        local_default: false,
+        file: None,
+        overrides,
+        env: None,
+    })
+}
+
+/// A child process feeding a topic while a run consumes it, never more than a few MiB per
+/// partition ahead of the run's consumed count (which this process writes to its stdin).
+/// Being another process, its CPU time is not counted against the run.
+struct Feeder {
+    child: Child,
+    pump: tokio::task::JoinHandle<()>,
+    bytes: u64,
+}
+
+impl Feeder {
+    async fn start(
+        brokers: &str,
+        topic: &str,
+        args: &RunArgs,
+        partitions: i32,
+        consumed: impl Fn() -> u64 + Send + 'static,
+    ) -> anyhow::Result<Feeder> {
+        let lag = (partitions as usize * (3 << 20) / args.corpus.size.max(1)).max(1);
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["feed", "--brokers", brokers, "--topic", topic])
+            .args(["--count", &args.corpus.count.to_string()])
+            .args(["--size", &args.corpus.size.to_string()])
+            .args(["--seed", &args.corpus.seed.to_string()])
+            .args(["--max-lag", &lag.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                .map(|_| line)
+        })
+        .await??;
+        let bytes = line
+            .strip_prefix("ready ")
+            .and_then(|b| b.trim().parse().ok())
+            .with_context(|| format!("feeder said {line:?}"))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let pump = tokio::task::spawn_blocking(move || loop {
+            if writeln!(stdin, "{}", consumed()).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        });
+        Ok(Feeder { child, pump, bytes })
+    }
+
+    async fn finish(mut self) -> anyhow::Result<()> {
+        let st = tokio::task::spawn_blocking(move || self.child.wait()).await??;
+        self.pump.abort();
+        if !st.success() {
+            bail!("feeder failed: {st}");
+        }
+        Ok(())
+    }
+}
+
 fn emit(args: &RunArgs, st: &RunStats) -> anyhow::Result<()> {
+    eprintln!("{}", row(st, None));
     if let Some(path) = &args.json {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -464,8 +649,21 @@ fn row(st: &RunStats, ceiling: Option<&RunStats>) -> String {
     } else {
         st.run.clone()
     };
+    // In this process the mock cluster's stored topics count too: no memory figure.
+    let (peak, mid_end) = if st.peak_rss_bytes == 0 {
+        ("–".to_owned(), "–".to_owned())
+    } else {
+        (
+            format!("{:.0}", st.peak_rss_bytes as f64 / 1e6),
+            format!(
+                "{:.0}→{:.0}",
+                st.rss_mid_bytes as f64 / 1e6,
+                st.rss_end_bytes as f64 / 1e6
+            ),
+        )
+    };
     format!(
-        "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.2} | {:.2} | {} | {} | {} | {:.0} | {:.0}→{:.0} | {} |",
+        "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |",
         st.broker,
         run,
         st.partitions,
@@ -490,9 +688,8 @@ fn row(st: &RunStats, ceiling: Option<&RunStats>) -> String {
         ),
         opt(st.latency_p50_ms, 0),
         opt(st.latency_p99_ms, 0),
-        st.peak_rss_bytes as f64 / 1e6,
-        st.rss_mid_bytes as f64 / 1e6,
-        st.rss_end_bytes as f64 / 1e6,
+        peak,
+        mid_end,
         match ceiling {
             Some(c) if st.run == "newsflow" => format!("{:.2}", st.rate() / c.rate()),
             _ => "–".into(),
@@ -506,12 +703,25 @@ fn table(all: &[RunStats]) -> String {
     out.push('\n');
     out.push_str(&"|---".repeat(HEADER.matches('|').count() - 1));
     out.push_str("|\n");
-    let mut ceiling: HashMap<(String, i32), RunStats> = HashMap::new();
+    // (b)/(a) against the mean rate of the ceiling runs of the same broker and partitions.
+    let mut ceilings: HashMap<(String, i32), Vec<&RunStats>> = HashMap::new();
+    for st in all.iter().filter(|s| s.run.starts_with("pass-through")) {
+        ceilings
+            .entry((st.broker.clone(), st.partitions))
+            .or_default()
+            .push(st);
+    }
+    let mean: HashMap<(String, i32), RunStats> = ceilings
+        .into_iter()
+        .map(|(k, v)| {
+            let mut m = v[0].clone();
+            m.wall_secs = v.iter().map(|s| s.articles as f64).sum::<f64>()
+                / v.iter().map(|s| s.rate()).sum::<f64>();
+            (k, m)
+        })
+        .collect();
     for st in all {
-        if st.run == "pass-through" {
-            ceiling.insert((st.broker.clone(), st.partitions), st.clone());
-        }
-        out.push_str(&row(st, ceiling.get(&(st.broker.clone(), st.partitions))));
+        out.push_str(&row(st, mean.get(&(st.broker.clone(), st.partitions))));
         out.push('\n');
     }
     for st in all.iter().filter(|s| !s.threads.is_empty()) {
@@ -558,6 +768,56 @@ async fn feed(
     corpus: &CorpusArgs,
     rate: Option<f64>,
 ) -> anyhow::Result<(usize, u64, f64)> {
+    let opts = CorpusOptions::new(corpus.size, corpus.seed);
+    let messages = Corpus::new(opts).take(corpus.count).map(|m| m.payload);
+    feed_messages(brokers, topic, messages, rate, None).await
+}
+
+/// `feed --max-lag`: see [`Feeder`].
+async fn follow_feed(
+    brokers: &str,
+    topic: &str,
+    corpus: &CorpusArgs,
+    lag: u64,
+) -> anyhow::Result<()> {
+    let opts = CorpusOptions::new(corpus.size, corpus.seed);
+    let messages: Vec<Vec<u8>> = Corpus::new(opts)
+        .take(corpus.count)
+        .map(|m| m.payload)
+        .collect();
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    println!("ready {bytes}");
+    std::io::stdout().flush()?;
+    let consumed = Arc::new(AtomicU64::new(0));
+    let c = consumed.clone();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut stdin.lock(), &mut line).unwrap_or(0) > 0 {
+            if let Ok(n) = line.trim().parse() {
+                c.store(n, Ordering::Relaxed);
+            }
+            line.clear();
+        }
+    });
+    feed_messages(
+        brokers,
+        topic,
+        messages.into_iter(),
+        None,
+        Some((consumed, lag)),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn feed_messages(
+    brokers: &str,
+    topic: &str,
+    messages: impl Iterator<Item = Vec<u8>>,
+    rate: Option<f64>,
+    gate: Option<(Arc<AtomicU64>, u64)>,
+) -> anyhow::Result<(usize, u64, f64)> {
     let partitions = partitions_of(brokers, topic)?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -567,17 +827,22 @@ async fn feed(
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .context("creating feed producer")?;
-    let opts = CorpusOptions::new(corpus.size, corpus.seed);
     let start = Instant::now();
     let mut bytes = 0u64;
+    let mut count = 0;
     let mut pending = FuturesUnordered::new();
-    for (i, m) in Corpus::new(opts).take(corpus.count).enumerate() {
+    for (i, mut payload) in messages.enumerate() {
         if let Some(r) = rate {
             let due = start + Duration::from_secs_f64(i as f64 / r);
             tokio::time::sleep_until(due.into()).await;
         }
-        bytes += m.payload.len() as u64;
-        let mut payload = m.payload;
+        if let Some((consumed, lag)) = &gate {
+            while i as u64 >= consumed.load(Ordering::Relaxed) + lag {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        bytes += payload.len() as u64;
+        count += 1;
         loop {
             let record = FutureRecord::<(), [u8]>::to(topic)
                 .partition(i as i32 % partitions)
@@ -606,11 +871,14 @@ async fn feed(
         check_delivery(r)?;
     }
     producer.flush(Timeout::After(Duration::from_secs(30)))?;
-    Ok((corpus.count, bytes, start.elapsed().as_secs_f64()))
+    Ok((count, bytes, start.elapsed().as_secs_f64()))
 }
 
 fn check_delivery(
-    r: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+    r: Result<
+        rdkafka::producer::future_producer::OwnedDeliveryResult,
+        futures::channel::oneshot::Canceled,
+    >,
 ) -> anyhow::Result<()> {
     match r {
         Ok(Ok(_)) => Ok(()),
@@ -643,6 +911,7 @@ async fn passthrough(
     brokers: &str,
     expect: u64,
     ready: Option<Arc<AtomicBool>>,
+    consumed: Arc<AtomicU64>,
     mut started: impl FnMut(),
 ) -> anyhow::Result<Arc<Pass>> {
     let registry = prometheus::Registry::new();
@@ -698,6 +967,7 @@ async fn passthrough(
         tokio::select! {
             r = pass.consumer.recv() => {
                 let msg = r?.detach();
+                consumed.fetch_add(1, Ordering::Relaxed);
                 if first {
                     started();
                     first = false;
@@ -771,12 +1041,13 @@ async fn measure_passthrough(
     brokers: &str,
     expect: u64,
     broker_pid: Option<u32>,
+    consumed: Arc<AtomicU64>,
 ) -> anyhow::Result<RunStats> {
     let me = std::process::id();
     let start: Arc<Mutex<Option<(Instant, CpuSpan)>>> = Arc::default();
     let s2 = start.clone();
     let sampler = RssSampler::start(me);
-    let pass = passthrough(settings, brokers, expect, None, move || {
+    let pass = passthrough(settings, brokers, expect, None, consumed, move || {
         reset_peak_rss(me);
         *s2.lock().unwrap() = Some((Instant::now(), CpuSpan::start(me, broker_pid)));
     })
@@ -819,13 +1090,26 @@ async fn latency_passthrough(
     let expect = args.latency_count as u64;
     let (s, b, r) = (settings.clone(), brokers.to_owned(), ready.clone());
     let task =
-        tokio::spawn(async move { passthrough(&s, &b, expect, Some(r), || {}).await });
+        tokio::spawn(
+            async move { passthrough(&s, &b, expect, Some(r), Arc::default(), || {}).await },
+        );
     wait_until(Duration::from_secs(60), || ready.load(Ordering::Acquire)).await?;
     let corpus = latency_corpus(args);
-    feed(brokers, &settings.kafka.input_topic, &corpus, Some(args.latency_rate)).await?;
+    feed(
+        brokers,
+        &settings.kafka.input_topic,
+        &corpus,
+        Some(args.latency_rate),
+    )
+    .await?;
     let pass = task.await??;
     shutdown_pass(pass).await;
-    latency(brokers, &settings.kafka.input_topic, &settings.kafka.output_topic, expect)
+    latency(
+        brokers,
+        &settings.kafka.input_topic,
+        &settings.kafka.output_topic,
+        expect,
+    )
 }
 
 fn latency_corpus(args: &RunArgs) -> CorpusArgs {
@@ -868,9 +1152,7 @@ fn scrape(port: u16) -> Option<Progress> {
     let published = sum("newsflow_records_published_total");
     Some(Progress {
         consumed: sum("newsflow_messages_consumed_total"),
-        finished: published
-            + sum("newsflow_duplicates_total")
-            + sum("newsflow_dead_letters_total"),
+        finished: published + sum("newsflow_duplicates_total") + sum("newsflow_dead_letters_total"),
         published,
         in_flight: sum("newsflow_in_flight_messages"),
         ready: sum("newsflow_ready") >= 1.0,
@@ -894,8 +1176,14 @@ fn spawn_binary(bin: &PathBuf, s: &Settings, brokers: &str, port: u16) -> anyhow
         .args(["--dlq-topic", &k.dlq_topic])
         .args(["--group-id", &k.group_id])
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--set", &format!("processing.workers={}", s.processing.workers)])
-        .args(["--set", &format!("dedup.max_entries={}", s.dedup.max_entries)])
+        .args([
+            "--set",
+            &format!("processing.workers={}", s.processing.workers),
+        ])
+        .args([
+            "--set",
+            &format!("dedup.max_entries={}", s.dedup.max_entries),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -1043,8 +1331,13 @@ async fn latency_binary(
 }
 
 /// Runs `app::run` in this process until `expect` messages are finished.
-async fn measure_in_process(s: &Settings, brokers: &str, expect: u64) -> anyhow::Result<RunStats> {
-    let (metrics, stop, task) = start_in_process(s, brokers)?;
+async fn measure_in_process(
+    s: &Settings,
+    brokers: &str,
+    expect: u64,
+    metrics: Metrics,
+) -> anyhow::Result<RunStats> {
+    let (stop, task) = start_in_process(s, brokers, metrics.clone())?;
     let m = metrics.clone();
     let st = follow(std::process::id(), expect, None, move || {
         Some(in_process_progress(&m))
@@ -1056,17 +1349,17 @@ async fn measure_in_process(s: &Settings, brokers: &str, expect: u64) -> anyhow:
 }
 
 type InProcess = (
-    Metrics,
     CancellationToken,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 );
 
-fn start_in_process(s: &Settings, brokers: &str) -> anyhow::Result<InProcess> {
+/// `app::run` on this runtime; `metrics` must be registered in no other registry's
+/// exposition that matters (a fresh registry is used for /metrics).
+fn start_in_process(s: &Settings, brokers: &str, metrics: Metrics) -> anyhow::Result<InProcess> {
     let mut s = s.clone();
     s.kafka.brokers = brokers.to_owned();
     s.http.listen = "127.0.0.1:0".into();
     let registry = prometheus::Registry::new();
-    let metrics = Metrics::new(&registry)?;
     let stop = CancellationToken::new();
     let task = tokio::spawn(newsflow::app::run(
         s,
@@ -1075,7 +1368,7 @@ fn start_in_process(s: &Settings, brokers: &str) -> anyhow::Result<InProcess> {
         stop.clone(),
         None,
     ));
-    Ok((metrics, stop, task))
+    Ok((stop, task))
 }
 
 fn in_process_progress(m: &Metrics) -> Progress {
@@ -1094,7 +1387,8 @@ async fn latency_in_process(
     brokers: &str,
     args: &RunArgs,
 ) -> anyhow::Result<(Option<f64>, Option<f64>, Option<f64>)> {
-    let (metrics, stop, task) = start_in_process(s, brokers)?;
+    let metrics = Metrics::new(&prometheus::Registry::new())?;
+    let (stop, task) = start_in_process(s, brokers, metrics.clone())?;
     let r = async {
         wait_until(Duration::from_secs(60), || metrics.is_ready()).await?;
         feed(
@@ -1230,7 +1524,9 @@ fn window(sizes: &[usize], count: usize, size: usize) -> anyhow::Result<()> {
         .map(|m| m.payload)
         .collect();
     let bytes: usize = payloads.iter().map(Vec::len).sum();
-    println!("| indexed articles | index memory MB | bytes per article | fill s | articles/s | MB/s |");
+    println!(
+        "| indexed articles | index memory MB | bytes per article | fill s | articles/s | MB/s |"
+    );
     println!("|---|---|---|---|---|---|");
     let me = std::process::id();
     for &n in sizes {
@@ -1266,6 +1562,37 @@ fn window(sizes: &[usize], count: usize, size: usize) -> anyhow::Result<()> {
         );
         drop(pipeline);
     }
+    Ok(())
+}
+
+fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
+    use newsflow::pipeline::{Pipeline, PipelineOptions, SourceMeta};
+    let payloads: Vec<Vec<u8>> =
+        Corpus::generate(CorpusOptions::new(corpus.size, corpus.seed), corpus.count)
+            .into_iter()
+            .map(|m| m.payload)
+            .collect();
+    let bytes: usize = payloads.iter().map(Vec::len).sum();
+    let metrics = Metrics::new(&prometheus::Registry::new())?;
+    let pipeline = Pipeline::new(PipelineOptions::default(), metrics)?;
+    let now = chrono::Utc::now();
+    let t = Instant::now();
+    for (k, p) in payloads.iter().enumerate() {
+        let meta = SourceMeta {
+            topic: "articles.raw",
+            partition: 0,
+            offset: k as i64,
+            received_at: now,
+        };
+        std::hint::black_box(pipeline.process(p, &meta, now));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{} articles in {secs:.2}s: {:.0} articles/s, {:.1} MB/s",
+        corpus.count,
+        corpus.count as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
     Ok(())
 }
 
