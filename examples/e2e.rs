@@ -51,19 +51,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Feed, ceiling, newsflow binary and latency runs on an external broker.
+    /// Ceiling, newsflow binary and latency runs, each on a fresh external broker process.
     Broker {
+        /// Shell command starting the broker in the foreground (it is `exec`ed, so the
+        /// process measured is the broker's); `{dir}` (a fresh empty directory) and `{port}`
+        /// are substituted. It must listen on 127.0.0.1:{port}.
         #[arg(long)]
-        brokers: String,
+        start: String,
+        /// Shell command creating a topic; `{dir}`, `{port}`, `{topic}` and `{partitions}`
+        /// are substituted.
+        #[arg(long)]
+        create_topic: String,
         /// The `newsflow` release binary.
         #[arg(long)]
         bin: PathBuf,
-        /// Shell command creating a topic; `{topic}` and `{partitions}` are substituted.
-        #[arg(long)]
-        create_topic: String,
-        /// Process id of the broker, to report its CPU time too.
-        #[arg(long)]
-        broker_pid: Option<u32>,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -233,17 +234,15 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         match cli.command {
             Cmd::Broker {
-                brokers,
-                bin,
+                start,
                 create_topic,
-                broker_pid,
+                bin,
                 run,
             } => {
                 let target = Target::External {
-                    brokers,
-                    bin,
+                    start,
                     create_topic,
-                    broker_pid,
+                    bin,
                 };
                 sweep(&target, &run).await
             }
@@ -296,16 +295,105 @@ fn main() -> anyhow::Result<()> {
 
 enum Target {
     External {
-        brokers: String,
-        bin: PathBuf,
+        start: String,
         create_topic: String,
-        broker_pid: Option<u32>,
+        bin: PathBuf,
     },
     Embedded,
 }
 
-/// Everything for one broker: for each partition count, feed the backlog and the
-/// latency topics, run the ceiling, then the service for each workers / max_entries value.
+/// A broker started for one run, stopped when dropped.
+enum Broker {
+    External {
+        child: Child,
+        dir: tempfile::TempDir,
+    },
+    Embedded(#[allow(dead_code)] EmbeddedBroker),
+}
+
+impl Broker {
+    /// A fresh broker with these topics; returns it, its bootstrap address and its pid
+    /// (external brokers only).
+    fn start(
+        target: &Target,
+        topics: &[String],
+        partitions: i32,
+    ) -> anyhow::Result<(Broker, String, Option<u32>)> {
+        match target {
+            Target::External {
+                start,
+                create_topic,
+                ..
+            } => {
+                let dir = tempfile::tempdir()?;
+                let port = free_port()?;
+                let d = dir.path().display().to_string();
+                let cmd = start
+                    .replace("{dir}", &d)
+                    .replace("{port}", &port.to_string());
+                let log = std::fs::File::create(dir.path().join("broker.log"))?;
+                let child = Command::new("sh")
+                    .args(["-c", &format!("exec {cmd}")])
+                    .current_dir(dir.path())
+                    .stdout(log.try_clone()?)
+                    .stderr(log)
+                    .spawn()?;
+                let pid = child.id();
+                let broker = Broker::External { child, dir };
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                    if Instant::now() > deadline {
+                        bail!("broker did not listen on {port}: {cmd}");
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                for t in topics {
+                    let cmd = create_topic
+                        .replace("{dir}", &d)
+                        .replace("{port}", &port.to_string())
+                        .replace("{topic}", t)
+                        .replace("{partitions}", &partitions.to_string());
+                    let st = Command::new("sh")
+                        .args(["-c", &cmd])
+                        .stdout(Stdio::null())
+                        .status()?;
+                    if !st.success() {
+                        bail!("creating topic {t} failed: {cmd}");
+                    }
+                }
+                Ok((broker, format!("127.0.0.1:{port}"), Some(pid)))
+            }
+            Target::Embedded => {
+                let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+                let b = EmbeddedBroker::start(&refs, partitions)?;
+                let bootstrap = b.bootstrap.clone();
+                Ok((Broker::Embedded(b), bootstrap, None))
+            }
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Broker::External { child, dir } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = dir;
+        }
+    }
+}
+
+/// What one run measures.
+#[derive(Clone, Copy)]
+enum Run {
+    Ceiling,
+    Service { workers: usize, max_entries: usize },
+}
+
+/// Every run of a sweep: for each partition count, the ceiling, newsflow for each workers /
+/// max_entries value, and the ceiling again (a broker that drifts shows up as a
+/// difference). Each run gets a fresh broker fed the same corpus: Tansu on SQLite slows
+/// down steeply as its topics grow, which would otherwise favour whichever run comes first.
 async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
     let label = if args.label.is_empty() {
         match target {
@@ -320,174 +408,38 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
         None => vec![0],
     };
     let workers: Vec<usize> = list(&args.workers)?;
-    let embedded = matches!(target, Target::Embedded);
     let mut all = Vec::new();
     for partitions in list::<i32>(&args.partitions)? {
-        let p = format!("{}.p{partitions}", args.prefix);
-        let services: Vec<(usize, usize)> = workers
-            .iter()
-            .flat_map(|w| max_entries.iter().map(move |m| (*w, *m)))
-            .collect();
-        // An external broker keeps one backlog that every run reads; the mock cluster keeps
-        // at most 5 MiB per partition, so there each run gets its own input topic, fed while
-        // it consumes.
-        let input = |run: &str| {
-            if embedded {
-                format!("{p}.{run}.in")
-            } else {
-                format!("{p}.in")
-            }
-        };
-        let mut names = vec![
-            format!("{p}.in"),
-            input("pass"),
-            format!("{p}.pass.out"),
-            input("pass2"),
-            format!("{p}.pass2.out"),
-            format!("{p}.lat.a"),
-            format!("{p}.lat.a.out"),
-            format!("{p}.lat.b"),
-            format!("{p}.lat.b.out"),
-            format!("{p}.lat.b.dlq"),
-        ];
-        for (i, _) in services.iter().enumerate() {
-            names.push(input(&format!("svc{i}")));
-            names.push(format!("{p}.svc{i}.out"));
-            names.push(format!("{p}.svc{i}.dlq"));
-        }
-        names.sort();
-        names.dedup();
-        // Keep the embedded broker alive for the whole configuration.
-        let (brokers, _embedded) = match target {
-            Target::External {
-                brokers,
-                create_topic,
-                ..
-            } => {
-                for t in &names {
-                    let cmd = create_topic
-                        .replace("{topic}", t)
-                        .replace("{partitions}", &partitions.to_string());
-                    let st = Command::new("sh")
-                        .args(["-c", &cmd])
-                        .stdout(Stdio::null())
-                        .status()?;
-                    if !st.success() {
-                        bail!("creating topic {t} failed: {cmd}");
-                    }
-                }
-                (brokers.clone(), None)
-            }
-            Target::Embedded => {
-                let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-                let b = EmbeddedBroker::start(&refs, partitions)?;
-                (b.bootstrap.clone(), Some(b))
-            }
-        };
-        let n = args.corpus.count as u64;
-        let mut bytes = 0;
-        if !embedded {
-            let (_, b, secs) = feed(&brokers, &input(""), &args.corpus, None).await?;
-            bytes = b;
-            eprintln!(
-                "[{label} p{partitions}] fed {n} articles ({:.0} MB) in {secs:.1}s ({:.0}/s)",
-                b as f64 / 1e6,
-                n as f64 / secs
-            );
-        }
-        let settings = |extra: &[(String, String)]| settings(args, extra);
-        let broker_pid = match target {
-            Target::External { broker_pid, .. } => *broker_pid,
-            Target::Embedded => None,
-        };
-        // The ceiling runs before and after the service runs: a broker that slows down as
-        // its storage grows (Tansu on SQLite does) shows up as a difference between them.
+        let mut runs = Vec::new();
         if !args.no_ceiling {
-            let st = ceiling_run(
-                &brokers,
-                args,
-                embedded,
-                partitions,
-                &p,
-                broker_pid,
-                "pass",
-                args.latency_count > 0,
-            )
-            .await?;
-            let mut st = st;
-            st.broker = label.clone();
-            if embedded {
-                (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
-            }
-            emit(args, &st)?;
-            all.push(st);
+            runs.push((Run::Ceiling, args.latency_count > 0));
         }
-        for (i, (w, m)) in services.iter().enumerate() {
-            let run = format!("svc{i}");
-            let mut extra = vec![
-                ("kafka.input_topic".into(), input(&run)),
-                ("kafka.output_topic".into(), format!("{p}.{run}.out")),
-                ("kafka.dlq_topic".into(), format!("{p}.{run}.dlq")),
-                ("kafka.group_id".into(), format!("{p}.{run}")),
-                ("processing.workers".into(), w.to_string()),
-            ];
-            if *m > 0 {
-                extra.push(("dedup.max_entries".into(), m.to_string()));
-            }
-            let s = settings(&extra)?;
-            let mut st = match target {
-                Target::External { bin, .. } => {
-                    measure_binary(bin, &s, &brokers, n, broker_pid).await?
-                }
-                Target::Embedded => {
-                    let metrics = Metrics::new(&prometheus::Registry::new())?;
-                    let m2 = metrics.clone();
-                    let f = Feeder::start(&brokers, &input(&run), args, partitions, move || {
-                        m2.consumed()
-                    })
-                    .await?;
-                    bytes = f.bytes;
-                    let st = measure_in_process(&s, &brokers, n, metrics).await;
-                    f.finish().await?;
-                    st?
-                }
-            };
-            st.broker = label.clone();
-            if embedded {
-                (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
-            }
-            st.partitions = partitions;
-            st.workers = *w;
-            st.max_entries = s.dedup.max_entries;
-            st.bytes = bytes;
-            if args.latency_count > 0 && i == 0 {
-                extra = vec![
-                    ("kafka.input_topic".into(), format!("{p}.lat.b")),
-                    ("kafka.output_topic".into(), format!("{p}.lat.b.out")),
-                    ("kafka.dlq_topic".into(), format!("{p}.lat.b.dlq")),
-                    ("kafka.group_id".into(), format!("{p}.lat.b")),
-                    ("processing.workers".into(), w.to_string()),
-                ];
-                let s = settings(&extra)?;
-                let lat = match target {
-                    Target::External { bin, .. } => latency_binary(bin, &s, &brokers, args).await?,
-                    Target::Embedded => latency_in_process(&s, &brokers, args).await?,
+        for (i, w) in workers.iter().enumerate() {
+            for (j, m) in max_entries.iter().enumerate() {
+                let run = Run::Service {
+                    workers: *w,
+                    max_entries: *m,
                 };
-                (st.latency_p50_ms, st.latency_p99_ms, st.latency_max_ms) = lat;
+                runs.push((run, args.latency_count > 0 && i == 0 && j == 0));
             }
-            emit(args, &st)?;
-            all.push(st);
         }
-        if !args.no_ceiling && !services.is_empty() {
-            let mut st = ceiling_run(
-                &brokers, args, embedded, partitions, &p, broker_pid, "pass2", false,
-            )
-            .await?;
+        if !args.no_ceiling && !workers.is_empty() {
+            runs.push((Run::Ceiling, false));
+        }
+        let mut ceilings = 0;
+        for (run, latency) in runs {
+            let mut st = one_run(target, args, partitions, run, latency).await?;
             st.broker = label.clone();
-            if embedded {
+            if matches!(run, Run::Ceiling) {
+                if ceilings > 0 {
+                    st.run = "pass-through (repeat)".into();
+                }
+                ceilings += 1;
+            }
+            if matches!(target, Target::Embedded) {
+                // The mock cluster's stored topics live in this process: no memory figure.
                 (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
             }
-            st.run = "pass-through (after)".into();
             emit(args, &st)?;
             all.push(st);
         }
@@ -496,61 +448,108 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One pass-through run over the backlog (`tag` names its topics and group), with its
-/// latency run when `latency` is set.
-#[allow(clippy::too_many_arguments)]
-async fn ceiling_run(
-    brokers: &str,
+/// One run on a fresh broker: the backlog (fed before, or alongside on the mock cluster,
+/// which keeps at most 5 MiB per partition), then the paced latency feed when asked.
+async fn one_run(
+    target: &Target,
     args: &RunArgs,
-    embedded: bool,
     partitions: i32,
-    p: &str,
-    broker_pid: Option<u32>,
-    tag: &str,
+    run: Run,
     latency: bool,
 ) -> anyhow::Result<RunStats> {
-    let input = if embedded {
-        format!("{p}.{tag}.in")
-    } else {
-        format!("{p}.in")
-    };
-    let s = settings(
-        args,
-        &[
-            ("kafka.input_topic".into(), input.clone()),
-            ("kafka.output_topic".into(), format!("{p}.{tag}.out")),
-            ("kafka.group_id".into(), format!("{p}.{tag}")),
-        ],
-    )?;
-    let consumed = Arc::new(AtomicU64::new(0));
-    let feeder = if embedded {
-        let c = consumed.clone();
-        Some(
-            Feeder::start(brokers, &input, args, partitions, move || {
-                c.load(Ordering::Relaxed)
-            })
-            .await?,
-        )
-    } else {
-        None
-    };
+    let p = &args.prefix;
+    let topics: Vec<String> = ["in", "out", "dlq", "lat.in", "lat.out", "lat.dlq"]
+        .iter()
+        .map(|t| format!("{p}.{t}"))
+        .collect();
+    let (_broker, brokers, broker_pid) = Broker::start(target, &topics, partitions)?;
+    let embedded = matches!(target, Target::Embedded);
     let n = args.corpus.count as u64;
-    let mut st = measure_passthrough(&s, brokers, n, broker_pid, consumed).await?;
-    if let Some(f) = feeder {
-        f.finish().await?;
+    let mut bytes = 0;
+    if !embedded {
+        let (_, b, secs) = feed(&brokers, &topics[0], &args.corpus, None).await?;
+        bytes = b;
+        eprintln!(
+            "fed {n} articles ({:.0} MB) in {secs:.1}s ({:.0}/s)",
+            b as f64 / 1e6,
+            n as f64 / secs
+        );
     }
+    let topic_settings = |input: &str, output: &str, dlq: &str| -> Vec<(String, String)> {
+        vec![
+            ("kafka.input_topic".into(), input.into()),
+            ("kafka.output_topic".into(), output.into()),
+            ("kafka.dlq_topic".into(), dlq.into()),
+            ("kafka.group_id".into(), format!("{p}.group")),
+        ]
+    };
+    let mut extra = topic_settings(&topics[0], &topics[1], &topics[2]);
+    let mut lat_extra = topic_settings(&topics[3], &topics[4], &topics[5]);
+    lat_extra[3].1 = format!("{p}.lat.group");
+    if let Run::Service {
+        workers,
+        max_entries,
+    } = run
+    {
+        for e in [&mut extra, &mut lat_extra] {
+            e.push(("processing.workers".into(), workers.to_string()));
+            if max_entries > 0 {
+                e.push(("dedup.max_entries".into(), max_entries.to_string()));
+            }
+        }
+    }
+    let s = settings(args, &extra)?;
+    let mut st = match (run, target) {
+        (Run::Ceiling, _) => {
+            let consumed = Arc::new(AtomicU64::new(0));
+            let feeder = if embedded {
+                let c = consumed.clone();
+                let f = Feeder::start(&brokers, &topics[0], args, partitions, move || {
+                    c.load(Ordering::Relaxed)
+                })
+                .await?;
+                bytes = f.bytes;
+                Some(f)
+            } else {
+                None
+            };
+            let st = measure_passthrough(&s, &brokers, n, broker_pid, consumed).await;
+            if let Some(f) = feeder {
+                f.finish().await?;
+            }
+            st?
+        }
+        (Run::Service { .. }, Target::External { bin, .. }) => {
+            measure_binary(bin, &s, &brokers, n, broker_pid).await?
+        }
+        (Run::Service { .. }, Target::Embedded) => {
+            let metrics = Metrics::new(&prometheus::Registry::new())?;
+            let m = metrics.clone();
+            let f =
+                Feeder::start(&brokers, &topics[0], args, partitions, move || m.consumed()).await?;
+            bytes = f.bytes;
+            let st = measure_in_process(&s, &brokers, n, metrics).await;
+            f.finish().await?;
+            st?
+        }
+    };
+    st.bytes = bytes;
     st.partitions = partitions;
+    if let Run::Service { workers, .. } = run {
+        st.workers = workers;
+        st.max_entries = s.dedup.max_entries;
+    }
     if latency {
-        let s = settings(
-            args,
-            &[
-                ("kafka.input_topic".into(), format!("{p}.lat.a")),
-                ("kafka.output_topic".into(), format!("{p}.lat.a.out")),
-                ("kafka.group_id".into(), format!("{p}.lat.a")),
-            ],
-        )?;
-        (st.latency_p50_ms, st.latency_p99_ms, st.latency_max_ms) =
-            latency_passthrough(&s, brokers, args).await?;
+        let s = settings(args, &lat_extra)?;
+        (st.latency_p50_ms, st.latency_p99_ms, st.latency_max_ms) = match (run, target) {
+            (Run::Ceiling, _) => latency_passthrough(&s, &brokers, args).await?,
+            (Run::Service { .. }, Target::External { bin, .. }) => {
+                latency_binary(bin, &s, &brokers, args).await?
+            }
+            (Run::Service { .. }, Target::Embedded) => {
+                latency_in_process(&s, &brokers, args).await?
+            }
+        };
     }
     Ok(st)
 }
@@ -1525,23 +1524,27 @@ fn window(sizes: &[usize], count: usize, size: usize) -> anyhow::Result<()> {
         .collect();
     let bytes: usize = payloads.iter().map(Vec::len).sum();
     println!(
-        "| indexed articles | index memory MB | bytes per article | fill s | articles/s | MB/s |"
+        "| indexed articles | RSS growth MB | RSS bytes per article | index's own estimate, bytes per article | fill s | articles/s | MB/s |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let me = std::process::id();
     for &n in sizes {
-        let before = rss(me);
         let mut opts = PipelineOptions::default();
         opts.dedup.max_entries = n;
         let metrics = Metrics::new(&prometheus::Registry::new())?;
         let pipeline = Pipeline::new(opts, metrics.clone())?;
+        let before = rss(me);
         let now = chrono::Utc::now();
+        let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let t = Instant::now();
         for i in 0..n as u64 {
-            pipeline.remember(&synthetic_record(i), now);
+            if !pipeline.remember(&synthetic_record(i, &stamp), now) {
+                bail!("synthetic record {i} was not accepted");
+            }
         }
         let fill = t.elapsed().as_secs_f64();
         let index = rss(me).saturating_sub(before);
+        let estimate = metrics.dedup_bytes.get() as f64 / metrics.dedup_entries.get().max(1) as f64;
         let t = Instant::now();
         for (k, p) in payloads.iter().enumerate() {
             let meta = SourceMeta {
@@ -1554,7 +1557,7 @@ fn window(sizes: &[usize], count: usize, size: usize) -> anyhow::Result<()> {
         }
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "| {n} | {:.0} | {:.0} | {fill:.1} | {:.0} | {:.1} |",
+            "| {n} | {:.0} | {:.0} | {estimate:.0} | {fill:.1} | {:.0} | {:.1} |",
             index as f64 / 1e6,
             index as f64 / n as f64,
             count as f64 / secs,
@@ -1596,23 +1599,20 @@ fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A published record as the changelog would read it back: the fields the index needs.
-fn synthetic_record(i: u64) -> Vec<u8> {
-    let h = |salt: u64| {
-        let mut z = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    format!(
-        r#"{{"id":"{:016x}{:016x}","url":"https://x.example/{i}","fingerprints":{{"content_hash":"{:016x}{:016x}","simhash":"{:016x}"}}}}"#,
-        h(1),
-        h(2),
-        h(3),
-        h(4),
-        h(5)
-    )
-    .into_bytes()
+/// A published record as the changelog reads it back (the fields the index needs) for a
+/// made-up 400-word article: distinct `i` give unrelated ids, hashes and band keys.
+fn synthetic_record(i: u64, now: &str) -> Vec<u8> {
+    let fp = newsflow::dedup::eval::random_fingerprint(i);
+    serde_json::to_vec(&serde_json::json!({
+        "id": format!("{:032x}", fp.id),
+        "revision": 1,
+        "url": format!("https://www.example.com/news/{i}"),
+        "published_at": now,
+        "modified_at": null,
+        "ingest": {"received_at": now},
+        "fingerprints": fp.to_record(),
+    }))
+    .expect("serializes")
 }
 
 // ---------------------------------------------------------------------------------------
