@@ -1580,6 +1580,7 @@ fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
     let pipeline = Pipeline::new(PipelineOptions::default(), metrics)?;
     let now = chrono::Utc::now();
     let t = Instant::now();
+    let (mut records, mut record_bytes) = (0usize, 0usize);
     for (k, p) in payloads.iter().enumerate() {
         let meta = SourceMeta {
             topic: "articles.raw",
@@ -1587,14 +1588,20 @@ fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
             offset: k as i64,
             received_at: now,
         };
-        std::hint::black_box(pipeline.process(p, &meta, now));
+        if let newsflow::pipeline::Outcome::Publish { payload, .. } =
+            std::hint::black_box(pipeline.process(p, &meta, now))
+        {
+            records += 1;
+            record_bytes += payload.len();
+        }
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "{} articles in {secs:.2}s: {:.0} articles/s, {:.1} MB/s",
+        "{} articles in {secs:.2}s: {:.0} articles/s, {:.1} MB/s; {records} records of {} bytes on average",
         corpus.count,
         corpus.count as f64 / secs,
-        bytes as f64 / secs / 1e6
+        bytes as f64 / secs / 1e6,
+        record_bytes / records.max(1)
     );
     Ok(())
 }
