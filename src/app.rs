@@ -37,6 +37,10 @@ use crate::pipeline::{Outcome, Pipeline, PipelineOptions, SourceMeta};
 
 type Consumer_ = StreamConsumer<ConsumerCtx>;
 
+/// Longest wait, after the drain deadline, for the final commit and for leaving the group
+/// (a broker that is down must not keep the process from exiting).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Header names on dead-lettered messages.
 pub const HEADER_ERROR: &str = "newsflow-error";
 pub const HEADER_ERROR_DETAIL: &str = "newsflow-error-detail";
@@ -512,7 +516,11 @@ pub async fn run(
         }
     };
     changelog_stop.cancel();
-    let _ = tokio::task::spawn_blocking(move || changelog.join()).await;
+    let _ = tokio::time::timeout(
+        SHUTDOWN_GRACE,
+        tokio::task::spawn_blocking(move || changelog.join()),
+    )
+    .await;
     metrics.set_ready(false);
     http_stop.cancel();
     let _ = server.await;
@@ -667,21 +675,41 @@ async fn consume(
         .max(Duration::from_secs(1));
     let p = shared.producer.clone();
     let _ = tokio::task::spawn_blocking(move || p.flush(Timeout::After(remaining))).await;
+    // The broker may be unreachable now: every remaining step is bounded, and whatever
+    // does not finish leaves offsets uncommitted (redelivered), never lost.
     let marks = cshared.tracker().watermarks(None);
     if !marks.is_empty() {
         let c = consumer.clone();
         let tpl = kafka::to_tpl(&marks);
-        let res = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync)).await?;
-        metrics.record_commit(res.is_ok());
-        match res {
-            Ok(()) => info!(partitions = marks.len(), "committed offsets"),
-            Err(e) => warn!(error = %e, "final commit failed"),
+        let commit = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync));
+        match tokio::time::timeout(remaining + SHUTDOWN_GRACE, commit).await {
+            Ok(Ok(Ok(()))) => {
+                metrics.record_commit(true);
+                info!(partitions = marks.len(), "committed offsets");
+            }
+            Ok(Ok(Err(e))) => {
+                metrics.record_commit(false);
+                warn!(error = %e, "final commit failed; uncommitted messages will be redelivered");
+            }
+            _ => {
+                metrics.record_commit(false);
+                warn!(
+                    "final commit did not finish in time; uncommitted messages will be redelivered"
+                );
+            }
         }
     }
-    // Leave the group now (the revoke callback finds nothing in flight).
-    let c = consumer.clone();
+    // Leave the group (the revoke callback finds nothing in flight) and close the clients
+    // off the reactor; the last references go with this task.
     drop(shared);
-    tokio::task::spawn_blocking(move || c.unsubscribe()).await?;
+    let close = tokio::task::spawn_blocking(move || {
+        consumer.unsubscribe();
+        drop(consumer);
+        drop(cshared);
+    });
+    if tokio::time::timeout(SHUTDOWN_GRACE, close).await.is_err() {
+        warn!("leaving the consumer group did not finish in time; exiting anyway");
+    }
     info!("stopped");
     Ok(())
 }

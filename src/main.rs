@@ -153,7 +153,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         match cli.command {
             Command::Run(args) => {
                 let settings = args.load()?;
@@ -185,6 +185,11 @@ fn main() -> anyhow::Result<()> {
                 properties,
                 paths,
             } => {
+                // Client warnings (unreachable broker, TLS or SASL failures) go to stderr.
+                newsflow::telemetry::init(&newsflow::config::LogSettings {
+                    format: newsflow::config::LogFormat::Text,
+                    level: "warn".into(),
+                });
                 let messages = newsflow::produce::collect_messages(&paths, lines)?;
                 let n = newsflow::produce::produce(&brokers, &topic, &messages, &properties)
                     .await
@@ -234,5 +239,8 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    });
+    // Client threads still blocked on an unreachable broker must not hold the exit.
+    runtime.shutdown_timeout(newsflow::app::SHUTDOWN_GRACE);
+    result
 }

@@ -156,6 +156,107 @@ fn kill_9_between_publish_and_commit_redelivers() {
     );
 }
 
+/// An edited article (same URL, changed body, newer modified_at) is published again under
+/// the same id with revision 2, also when the service restarted in between (the revision
+/// number comes back with the rebuilt index).
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn revision_is_published_under_the_same_id_across_a_restart() {
+    let (broker, names) = setup(2);
+    let brokers = broker.bootstrap();
+    let dir = broker.dir.path().to_owned();
+    let version = |body: &str, modified: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "title": "Port authority approves night ferries",
+            "url": "https://harbour.example.com/news/night-ferries?utm_source=rss",
+            "body": body,
+            "published_at": "2026-11-27T08:00:00Z",
+            "modified_at": modified,
+        }))
+        .unwrap()
+    };
+    let v1 = version(&words(11, 120), "2026-11-27T08:00:00Z");
+    let v2 = version(
+        &format!(
+            "{} Correction: the service starts in March.",
+            words(11, 120)
+        ),
+        "2026-11-27T12:30:00Z",
+    );
+    let file = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let (f1, f2) = (file("v1.json", &v1), file("v2.json", &v2));
+
+    let mut first = Newsflow::start(&brokers, &names, &[], &dir);
+    feed(&brokers, &names.input, &[&f1], false);
+    first.wait_metric("newsflow_records_published_total", 1.0, 60);
+    first.signal("TERM");
+    assert_eq!(first.wait_exit(30), Some(0));
+
+    let second = Newsflow::start(&brokers, &names, &[], &dir);
+    second.wait_metric("newsflow_ready", 1.0, 60);
+    // The first version again (a resend) and then the edit.
+    feed(&brokers, &names.input, &[&f1, &f2], false);
+    second.wait_metric("newsflow_messages_consumed_total", 2.0, 60);
+    second.wait_metric("newsflow_revisions_published_total", 1.0, 60);
+    assert_eq!(
+        second.metric("newsflow_duplicates_total"),
+        1.0,
+        "the resend is a duplicate"
+    );
+
+    let out = drain_topic(&brokers, &names.output, 2, 30);
+    assert_eq!(out.len(), 2);
+    let (a, b) = (out[0].json(), out[1].json());
+    assert_eq!(a["id"], b["id"], "same id");
+    let mut revisions = [
+        a["revision"].as_u64().unwrap(),
+        b["revision"].as_u64().unwrap(),
+    ];
+    revisions.sort();
+    assert_eq!(revisions, [1, 2]);
+    assert!(out
+        .iter()
+        .all(|m| m.key.as_deref() == Some(a["id"].as_str().unwrap().as_bytes())));
+    assert_eq!(
+        out[0].partition, out[1].partition,
+        "same key, same output partition: compaction keeps the latest"
+    );
+}
+
+/// `kafka.create_topics = true` creates missing topics through the admin API (the
+/// in-process mock broker has no CreateTopics, so this runs against the real one).
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn create_topics_makes_the_missing_topics() {
+    let broker = Tansu::start();
+    let names = Names::new();
+    let brokers = broker.bootstrap();
+    let svc = Newsflow::start(
+        &brokers,
+        &names,
+        &[
+            ("kafka.create_topics", "true"),
+            ("kafka.topic_partitions", "2"),
+        ],
+        broker.dir.path(),
+    );
+    svc.wait_metric("newsflow_ready", 1.0, 60);
+    assert_eq!(
+        svc.metric("newsflow_assigned_partitions"),
+        2.0,
+        "input created with 2 partitions"
+    );
+    let file = broker.dir.path().join("one.json");
+    std::fs::write(&file, article(7)).unwrap();
+    feed(&brokers, &names.input, &[&file], false);
+    svc.wait_metric("newsflow_records_published_total", 1.0, 60);
+    assert!(svc.log_text().contains("created topic"));
+}
+
 /// A real Prometheus server scrapes a running `newsflow`; the counters it stored match
 /// what was fed, the live scrape passes `promtool check metrics`, and every metric the
 /// dashboard and alerts use is in it.

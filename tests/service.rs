@@ -319,3 +319,23 @@ fn replicas_share_what_they_publish() {
     a.stop().unwrap();
     b.stop().unwrap();
 }
+
+#[test]
+fn missing_topics_keep_the_service_unready_until_they_exist() {
+    let broker = Broker::start();
+    let names = Names::new();
+    let svc = Service::start(settings(&broker.bootstrap, &names, &[]));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        svc.get("/readyz").0,
+        503,
+        "not ready while topics are missing"
+    );
+    assert_eq!(svc.get("/healthz").0, 200, "but alive");
+    broker.create_topics(&names, 1);
+    // The service checks again every 10 s.
+    svc.wait_for(40, "ready once the topics exist", |m| m.is_ready());
+    produce(&broker.bootstrap, &names.input, &[article(1)]);
+    svc.wait_for(30, "published", |m| m.published() == 1);
+    svc.stop().unwrap();
+}
