@@ -15,10 +15,11 @@
 # are explained in BENCHMARKS.md.
 #
 #   bench/e2e.sh              the comparison (about 4 minutes on 2 cores)
-#   bench/e2e.sh --scaling    input partitions 1, 2, 4 × processing.workers 1, 2 (in-process
-#                             broker); dedup.max_entries 100k / 1M / 10M (newsflow on Tansu);
-#                             pipeline throughput and memory with 100k / 1M / 10M indexed
-#                             articles (no Kafka)
+#   bench/e2e.sh --scaling    newsflow (its own process) on the in-process broker: input
+#                             partitions 1, 2, 4 × processing.workers 1, 2, then
+#                             dedup.max_entries 100k / 1M / 10M; then pipeline throughput
+#                             and memory with 100k / 1M / 10M indexed articles (no Kafka);
+#                             about 7 minutes
 #   ARTICLES=20000 TANSU_ARTICLES=2000 bench/e2e.sh   a shorter run
 #
 # Needs tansu 0.6.0 (TANSU_BIN, $NEWSFLOW_TOOLS/bin or PATH; `scripts/e2e.sh --install-only`
@@ -76,13 +77,13 @@ case "$MODE" in
       --latency-count "$LATENCY_COUNT" --latency-rate "$LATENCY_RATE" "${COMMON[@]}" >/dev/null
     ;;
   --scaling)
-    # Partitions × workers on the in-process broker: Tansu's own slowdown as it fills
-    # would hide the service's scaling.
-    "$E2E" embedded --label in-process --count "$ARTICLES" --partitions 1,2,4 --workers 1,2 \
+    # On the in-process broker (Tansu's own slowdown as it fills would hide the service's
+    # scaling), with newsflow as a process of its own so its CPU and memory are its alone.
+    "$E2E" embedded --label in-process --service-bin "$NEWSFLOW" --count "$ARTICLES" \
+      --partitions 1,2,4 --workers 1,2 --latency-count 0 "${COMMON[@]}" >/dev/null
+    "$E2E" embedded --label in-process --service-bin "$NEWSFLOW" --count "$ARTICLES" \
+      --partitions 4 --workers 0 --max-entries 100000,1000000,10000000 --no-ceiling \
       --latency-count 0 "${COMMON[@]}" >/dev/null
-    # dedup.max_entries on Tansu, where newsflow is its own process (its memory alone).
-    "$E2E" "${TANSU[@]}" --partitions 4 --workers 0 --max-entries 100000,1000000,10000000 \
-      --no-ceiling --latency-count 0 "${COMMON[@]}" >/dev/null
     ;;
   *) echo "usage: bench/e2e.sh [--scaling]" >&2; exit 2 ;;
 esac

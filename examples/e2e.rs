@@ -158,9 +158,13 @@ struct RunArgs {
     /// Label for the broker column.
     #[arg(long, default_value = "")]
     label: String,
-    /// Prefix of every topic and group name (distinct per invocation on one broker).
+    /// Prefix of every topic and group name.
     #[arg(long, default_value = "bench")]
     prefix: String,
+    /// `embedded` only: run newsflow as this binary, a process of its own (its memory and
+    /// CPU alone), instead of `app::run` in this process.
+    #[arg(long)]
+    service_bin: Option<PathBuf>,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -436,7 +440,8 @@ async fn sweep(target: &Target, args: &RunArgs) -> anyhow::Result<()> {
                 }
                 ceilings += 1;
             }
-            if matches!(target, Target::Embedded) {
+            let own_process = matches!(run, Run::Service { .. }) && args.service_bin.is_some();
+            if matches!(target, Target::Embedded) && !own_process {
                 // The mock cluster's stored topics live in this process: no memory figure.
                 (st.peak_rss_bytes, st.rss_mid_bytes, st.rss_end_bytes) = (0, 0, 0);
             }
@@ -520,7 +525,26 @@ async fn one_run(
             st?
         }
         (Run::Service { .. }, Target::External { bin, .. }) => {
-            measure_binary(bin, &s, &brokers, n, broker_pid).await?
+            measure_binary(bin, &s, &brokers, n, broker_pid, free_port()?).await?
+        }
+        (Run::Service { .. }, Target::Embedded) if args.service_bin.is_some() => {
+            let bin = args.service_bin.as_ref().expect("checked");
+            let port = free_port()?;
+            // Its consumed count, read from /metrics at most every 20 ms.
+            let mut last = (Instant::now(), 0u64);
+            let f = Feeder::start(&brokers, &topics[0], args, partitions, move || {
+                if last.0.elapsed() >= Duration::from_millis(20) {
+                    if let Some(p) = scrape(port) {
+                        last = (Instant::now(), p.consumed as u64);
+                    }
+                }
+                last.1
+            })
+            .await?;
+            bytes = f.bytes;
+            let st = measure_binary(bin, &s, &brokers, n, None, port).await;
+            f.finish().await?;
+            st?
         }
         (Run::Service { .. }, Target::Embedded) => {
             let metrics = Metrics::new(&prometheus::Registry::new())?;
@@ -546,9 +570,10 @@ async fn one_run(
             (Run::Service { .. }, Target::External { bin, .. }) => {
                 latency_binary(bin, &s, &brokers, args).await?
             }
-            (Run::Service { .. }, Target::Embedded) => {
-                latency_in_process(&s, &brokers, args).await?
-            }
+            (Run::Service { .. }, Target::Embedded) => match &args.service_bin {
+                Some(bin) => latency_binary(bin, &s, &brokers, args).await?,
+                None => latency_in_process(&s, &brokers, args).await?,
+            },
         };
     }
     Ok(st)
@@ -581,7 +606,7 @@ impl Feeder {
         topic: &str,
         args: &RunArgs,
         partitions: i32,
-        consumed: impl Fn() -> u64 + Send + 'static,
+        mut consumed: impl FnMut() -> u64 + Send + 'static,
     ) -> anyhow::Result<Feeder> {
         let lag = (partitions as usize * (3 << 20) / args.corpus.size.max(1)).max(1);
         let mut child = Command::new(std::env::current_exe()?)
@@ -1268,8 +1293,8 @@ async fn measure_binary(
     brokers: &str,
     expect: u64,
     broker_pid: Option<u32>,
+    port: u16,
 ) -> anyhow::Result<RunStats> {
-    let port = free_port()?;
     let mut child = spawn_binary(bin, s, brokers, port)?;
     let st = follow(child.id(), expect, broker_pid, || scrape(port)).await;
     stop_child(&mut child);
