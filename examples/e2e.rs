@@ -1445,12 +1445,11 @@ async fn latency_in_process(
 // ---------------------------------------------------------------------------------------
 // Reading topics back
 
-/// Every record of a topic: (partition, offset, timestamp ms, source position if any).
-fn read_all(
-    brokers: &str,
-    topic: &str,
-    expect: u64,
-) -> anyhow::Result<Vec<(i32, i64, i64, Option<(i32, i64)>)>> {
+/// One record read back: (partition, offset, timestamp ms, source position if any).
+type ReadBack = (i32, i64, i64, Option<(i32, i64)>);
+
+/// Every record of a topic.
+fn read_all(brokers: &str, topic: &str, expect: u64) -> anyhow::Result<Vec<ReadBack>> {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("bench.read.{topic}"))
