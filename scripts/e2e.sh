@@ -5,7 +5,7 @@
 #   - tansu 0.6.0 via `cargo install` (about 15 minutes the first time; reused afterwards)
 #   - a Python venv with confluent-kafka from PyPI
 #   - the Debian package prometheus (server and promtool), when running as root
-# Extra arguments go to the test binary (e.g. a test name filter); --install-only stops
+# Extra arguments go to the test binaries (e.g. a test name filter); --install-only stops
 # after installing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +45,6 @@ export NEWSFLOW_E2E_PYTHON="$TOOLS/venv/bin/python"
 
 echo "e2e: $("$TANSU_BIN" --version), confluent-kafka $("$NEWSFLOW_E2E_PYTHON" -c 'import confluent_kafka as c; print(c.version()[0] + " (librdkafka " + c.libversion()[0] + ")")')"
 # One broker per test; run them one at a time so timings stay predictable on small machines.
-cargo test --test e2e -- --ignored --test-threads=1 "$@"
+# tests/faults.rs holds the fault scenarios (kill -9, SIGTERM, broker outage, rejected
+# output, rebalances, backlog); `scripts/e2e.sh kill_9` runs one of them.
+cargo test --test e2e --test faults -- --ignored --test-threads=1 "$@"

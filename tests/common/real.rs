@@ -295,6 +295,20 @@ impl Newsflow {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A GET on the service's HTTP port: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        super::http_get(([127, 0, 0, 1], self.http_port).into(), path)
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn metric(&self, name: &str) -> f64 {
         let (_, text) = super::http_get(([127, 0, 0, 1], self.http_port).into(), "/metrics");
         text.lines()
@@ -346,3 +360,17 @@ impl Drop for Newsflow {
         let _ = self.child.wait();
     }
 }
+
+/// A `kB` field of /proc/<pid>/status (`VmRSS`, `VmHWM`, ...) in KiB; None once the
+/// process is gone.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+

@@ -15,7 +15,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 
 def produce(args):
-    p = Producer({"bootstrap.servers": args.brokers, "linger.ms": 5})
+    # Unkeyed messages go to a random partition each (not sticky batches), so a topic's
+    # partitions fill evenly.
+    p = Producer({"bootstrap.servers": args.brokers, "linger.ms": 5,
+                  "sticky.partitioning.linger.ms": 0})
     failed = []
 
     def report(err, _msg):
