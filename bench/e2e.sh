@@ -14,12 +14,12 @@
 # TANSU_LATENCY_* on Tansu). Prints one table; the driver is examples/e2e.rs, the figures
 # are explained in BENCHMARKS.md.
 #
-#   bench/e2e.sh              the comparison (about 4 minutes on 2 cores)
+#   bench/e2e.sh              the comparison (about 2 minutes on 2 cores)
 #   bench/e2e.sh --scaling    newsflow (its own process) on the in-process broker: input
 #                             partitions 1, 2, 4 × processing.workers 1, 2, then
 #                             dedup.max_entries 100k / 1M / 10M; then pipeline throughput
 #                             and memory with 100k / 1M / 10M indexed articles (no Kafka);
-#                             about 7 minutes
+#                             about 8 minutes
 #   ARTICLES=20000 TANSU_ARTICLES=2000 bench/e2e.sh   a shorter run
 #
 # Needs tansu 0.6.0 (TANSU_BIN, $NEWSFLOW_TOOLS/bin or PATH; `scripts/e2e.sh --install-only`

@@ -1,19 +1,20 @@
-//! End-to-end throughput of newsflow against the client/broker ceiling, on one broker and
-//! one data set (`bench/e2e.sh` drives it; `BENCHMARKS.md` explains the figures).
+//! End-to-end throughput of newsflow against the client/broker ceiling, on one kind of
+//! broker and one data set (`bench/e2e.sh` drives it; `BENCHMARKS.md` explains the figures).
 //!
-//! For each broker it feeds the generated corpus to an input topic, then runs, one after the
-//! other on that same backlog:
+//! Every run gets a fresh broker fed the same generated corpus, then measures one of:
 //! (a) a pass-through consumer→producer with newsflow's own client settings, consumer
 //!     context and offset tracking (group consumer, manual offset store over contiguous
 //!     watermarks, idempotent producer, offsets stored only after the delivery report), and
-//!     no processing: the ceiling;
-//! (b) newsflow itself: the release binary as a child process (`broker`), or `app::run` in
-//!     this process (`embedded`, librdkafka's mock cluster).
-//! Latency is measured on a second, paced feed per run (a backlog would only measure the
-//! queue): Kafka timestamp of each input record → timestamp of its output record.
+//!     no processing: the ceiling; it runs before and after (b);
+//! (b) newsflow itself: the release binary as a child process (`broker`, or `embedded
+//!     --service-bin`), or `app::run` in this process (`embedded`).
+//! Latency is measured on a second, paced feed (a backlog would only measure the queue):
+//! Kafka timestamp of each input record → timestamp of its output record.
 //!
-//! Subcommands: `broker` (an external broker, e.g. Tansu), `embedded`, `window` (pipeline
-//! throughput and memory against the dedup window size, no Kafka), `feed`, `sample`.
+//! Subcommands: `broker` (an external broker process, e.g. Tansu, started per run),
+//! `embedded` (librdkafka's mock cluster in this process), `window` (pipeline throughput and
+//! memory against the dedup window size, no Kafka), `pipeline` (one pass for profilers),
+//! `report`, `feed`, `sample`.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
