@@ -373,4 +373,3 @@ pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         .parse()
         .ok()
 }
-
