@@ -10,7 +10,11 @@
 //!
 //! [`pipeline`] composes them into one `process` call returning an [`pipeline::Outcome`]:
 //! publish, duplicate, or dead-letter.
+//!
+//! [`bench_corpus`] generates the deterministic article corpus the benchmarks run on
+//! (`benches/`, `examples/e2e.rs`, `BENCHMARKS.md`).
 pub mod app;
+pub mod bench_corpus;
 pub mod changelog;
 pub mod config;
 pub mod decode;

@@ -284,7 +284,7 @@ fn replicas_share_what_they_publish() {
     let a = Service::start(s.clone());
     let b = Service::start(s);
     let both = |f: &dyn Fn(&newsflow::metrics::Metrics) -> u64| f(&a.metrics) + f(&b.metrics);
-    a.wait_for(30, "both assigned", |_| {
+    a.wait_for(120, "both assigned", |_| {
         a.metrics.assigned_partitions.get() > 0 && b.metrics.assigned_partitions.get() > 0
     });
     let n = 40;
@@ -293,7 +293,7 @@ fn replicas_share_what_they_publish() {
         &names.input,
         &(0..n).map(article).collect::<Vec<_>>(),
     );
-    a.wait_for(60, "originals published", |_| {
+    a.wait_for(120, "originals published", |_| {
         both(&|m| m.published()) == n as u64
     });
     assert!(
@@ -307,7 +307,7 @@ fn replicas_share_what_they_publish() {
         &names.input,
         &(0..n).map(tracking_variant).collect::<Vec<_>>(),
     );
-    a.wait_for(60, "copies handled", |_| {
+    a.wait_for(120, "copies handled", |_| {
         both(&|m| m.consumed()) == 2 * n as u64 && both(&|m| m.in_flight.get() as u64) == 0
     });
     assert_eq!(
