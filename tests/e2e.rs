@@ -355,7 +355,17 @@ fn prometheus_scrapes_what_was_fed() {
     assert_eq!(query("newsflow_duplicates_total{kind=\"url\"}"), 1.0);
 
     // The live scrape is valid exposition format and has every metric the dashboard uses.
-    let (_, scrape) = http_get(([127, 0, 0, 1], svc.http_port).into(), "/metrics");
+    // Lag per partition appears once the client's statistics know a committed offset.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let scrape = loop {
+        let (_, scrape) = http_get(([127, 0, 0, 1], svc.http_port).into(), "/metrics");
+        if scrape.contains("newsflow_consumer_lag_messages{")
+            || std::time::Instant::now() > deadline
+        {
+            break scrape;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     let scrape_file = dir.join("scrape.prom");
     std::fs::write(&scrape_file, &scrape).unwrap();
     let check = Command::new("promtool")
