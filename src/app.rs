@@ -121,7 +121,7 @@ struct Shared {
     settings: Settings,
     consumer: Arc<Consumer_>,
     cshared: Arc<ConsumerShared>,
-    producer: FutureProducer,
+    producer: FutureProducer<kafka::ProducerCtx>,
     pipeline: Arc<Pipeline>,
     metrics: Metrics,
     in_flight: AtomicUsize,
@@ -546,8 +546,8 @@ async fn consume(
         .create_with_context(ConsumerCtx(cshared.clone()))
         .context("creating consumer")?;
     let consumer = Arc::new(consumer);
-    let producer: FutureProducer = kafka::producer_config(settings, brokers)?
-        .create()
+    let producer: FutureProducer<kafka::ProducerCtx> = kafka::producer_config(settings, brokers)?
+        .create_with_context(kafka::ProducerCtx(metrics.clone()))
         .context("creating producer")?;
     consumer
         .subscribe(&[&settings.kafka.input_topic])

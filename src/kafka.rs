@@ -154,6 +154,18 @@ impl ClientContext for ConsumerCtx {
     }
 }
 
+/// The producer's context: client-level errors (brokers down, authentication, TLS) are
+/// counted in `newsflow_kafka_errors_total{client="producer"}` and logged. Delivery
+/// failures of single records arrive through their delivery futures instead.
+pub struct ProducerCtx(pub Metrics);
+
+impl ClientContext for ProducerCtx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.record_kafka_error(Client::Producer);
+        warn!(error = %error, reason, "kafka producer error");
+    }
+}
+
 impl ConsumerContext for ConsumerCtx {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else {

@@ -340,17 +340,21 @@ fn output_outage_applies_back_pressure_and_commits_nothing_unfinished() {
     }
     let (retries, errors) = (
         svc.metric("newsflow_publish_retries_total"),
-        svc.metric("newsflow_kafka_errors_total"),
+        svc.metric("newsflow_kafka_errors_total{client=\"producer\"}"),
     );
     println!(
         "output_outage: output down 20s from {published_before} published: consumed \
          {consumed_before} -> {}, at most {most_in_flight} in flight (bound {max_in_flight}), \
-         paused {paused}, {retries} publish retries, {errors} kafka errors, committed <= \
+         paused {paused}, {retries} publish retries, {errors} producer errors, committed <= \
          finished in {checks} checks, ready {}",
         svc.metric(CONSUMED),
         svc.metric("newsflow_ready"),
     );
     assert!(paused, "consumption paused while the output was down");
+    assert!(
+        errors > 0.0,
+        "the output broker's outage counted as producer errors"
+    );
     assert!(most_in_flight <= max_in_flight);
 
     s.output_tansu().restart();
