@@ -31,7 +31,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Settings;
 use crate::kafka::{self, ConsumerCtx, ConsumerShared, EmbeddedBroker};
-use crate::metrics::Metrics;
+use crate::metrics::{Client, Metrics};
 use crate::offsets::{OffsetTracker, Ticket};
 use crate::pipeline::{Outcome, Pipeline, PipelineOptions, SourceMeta};
 
@@ -121,7 +121,7 @@ struct Shared {
     settings: Settings,
     consumer: Arc<Consumer_>,
     cshared: Arc<ConsumerShared>,
-    producer: FutureProducer<kafka::ProducerCtx>,
+    producer: FutureProducer<kafka::ErrorCtx>,
     pipeline: Arc<Pipeline>,
     metrics: Metrics,
     in_flight: AtomicUsize,
@@ -476,7 +476,7 @@ pub async fn run(
 
     // Topics must exist before consuming; until they do, stay up and not ready.
     loop {
-        match kafka::ensure_topics(&settings, &brokers, &topics).await {
+        match kafka::ensure_topics(&settings, &brokers, &topics, &metrics).await {
             Ok(()) => break,
             Err(e) => {
                 error!(
@@ -546,8 +546,8 @@ async fn consume(
         .create_with_context(ConsumerCtx(cshared.clone()))
         .context("creating consumer")?;
     let consumer = Arc::new(consumer);
-    let producer: FutureProducer<kafka::ProducerCtx> = kafka::producer_config(settings, brokers)?
-        .create_with_context(kafka::ProducerCtx(metrics.clone()))
+    let producer: FutureProducer<kafka::ErrorCtx> = kafka::producer_config(settings, brokers)?
+        .create_with_context(kafka::ErrorCtx::new(&metrics, Client::Producer))
         .context("creating producer")?;
     consumer
         .subscribe(&[&settings.kafka.input_topic])

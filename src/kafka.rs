@@ -13,6 +13,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
@@ -154,15 +155,48 @@ impl ClientContext for ConsumerCtx {
     }
 }
 
-/// The producer's context: client-level errors (brokers down, authentication, TLS) are
-/// counted in `newsflow_kafka_errors_total{client="producer"}` and logged. Delivery
-/// failures of single records arrive through their delivery futures instead.
-pub struct ProducerCtx(pub Metrics);
+/// The producer's and the admin client's context: client-level errors (brokers down,
+/// authentication, TLS handshakes) are counted in `newsflow_kafka_errors_total{client}` and
+/// logged with librdkafka's reason. Delivery failures of single records arrive through
+/// their delivery futures instead.
+pub struct ErrorCtx {
+    metrics: Metrics,
+    client: Client,
+    /// The last error seen, to count each once: rdkafka 0.39's producer poll hands every
+    /// error event to `error` twice in a row (once in the client, once in the producer).
+    last: Mutex<Option<(String, Instant)>>,
+}
 
-impl ClientContext for ProducerCtx {
+impl ErrorCtx {
+    pub fn new(metrics: &Metrics, client: Client) -> ErrorCtx {
+        ErrorCtx {
+            metrics: metrics.clone(),
+            client,
+            last: Mutex::new(None),
+        }
+    }
+}
+
+impl rdkafka::producer::ProducerContext for ErrorCtx {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: ()) {}
+}
+
+impl ClientContext for ErrorCtx {
     fn error(&self, error: KafkaError, reason: &str) {
-        self.0.record_kafka_error(Client::Producer);
-        warn!(error = %error, reason, "kafka producer error");
+        let key = format!("{error}|{reason}");
+        let now = Instant::now();
+        {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let repeat = matches!(&*last, Some((k, at)) if *k == key
+                && now.duration_since(*at) < Duration::from_millis(5));
+            *last = Some((key, now));
+            if repeat {
+                return;
+            }
+        }
+        self.metrics.record_kafka_error(self.client);
+        warn!(client = self.client.as_str(), error = %error, reason, "kafka client error");
     }
 }
 
@@ -238,26 +272,33 @@ impl ConsumerContext for ConsumerCtx {
 
 /// Creates the topics that are missing (when allowed), then checks they all exist.
 /// The error names every missing topic.
-pub async fn ensure_topics(s: &Settings, brokers: &str, topics: &[&str]) -> anyhow::Result<()> {
+pub async fn ensure_topics(
+    s: &Settings,
+    brokers: &str,
+    topics: &[&str],
+    metrics: &Metrics,
+) -> anyhow::Result<()> {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", brokers)
         .set_log_level(RDKafkaLogLevel::Error);
     apply(&mut cfg, s.client_properties(false)?);
-    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
-        cfg.create().context("creating admin client")?;
-    let existing = |admin: &AdminClient<_>| -> anyhow::Result<Vec<String>> {
-        let md = admin
-            .inner()
-            .fetch_metadata(None, Duration::from_secs(10))
-            .context("fetching cluster metadata")?;
-        Ok(md
-            .topics()
-            .iter()
-            .filter(|t| t.error().is_none())
-            .map(|t| t.name().to_owned())
-            .collect())
-    };
-    let have = blocking(|| existing(&admin))?;
+    // The metadata probe is a producer handle because it can be polled: its client errors
+    // (e.g. a failed TLS handshake) reach ErrorCtx and the log; the admin client's would not.
+    let probe: BaseProducer<ErrorCtx> = cfg
+        .create_with_context(ErrorCtx::new(metrics, Client::Admin))
+        .context("creating metadata client")?;
+    let have = blocking(|| {
+        let md = probe.client().fetch_metadata(None, Duration::from_secs(10));
+        probe.poll(Duration::from_millis(100));
+        let md = md.context("fetching cluster metadata")?;
+        anyhow::Ok(
+            md.topics()
+                .iter()
+                .filter(|t| t.error().is_none())
+                .map(|t| t.name().to_owned())
+                .collect::<Vec<String>>(),
+        )
+    })?;
     let missing: Vec<&str> = topics
         .iter()
         .copied()
@@ -272,6 +313,9 @@ pub async fn ensure_topics(s: &Settings, brokers: &str, topics: &[&str]) -> anyh
             missing.join(", ")
         );
     }
+    let admin: AdminClient<ErrorCtx> = cfg
+        .create_with_context(ErrorCtx::new(metrics, Client::Admin))
+        .context("creating admin client")?;
     let new: Vec<NewTopic> = missing
         .iter()
         .map(|t| {
@@ -353,5 +397,45 @@ impl Drop for EmbeddedBroker {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus::{Encoder, Registry};
+
+    fn errors_of(r: &Registry, client: &str) -> String {
+        let mut out = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&r.gather(), &mut out)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let prefix = format!("newsflow_kafka_errors_total{{client=\"{client}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .unwrap()
+    }
+
+    #[test]
+    fn client_errors_are_counted_once_per_event() {
+        let r = Registry::new();
+        let m = Metrics::new(&r).unwrap();
+        let ctx = ErrorCtx::new(&m, Client::Producer);
+        let down = || KafkaError::Global(RDKafkaErrorCode::AllBrokersDown);
+        // The same event handed over twice in a row counts once.
+        ctx.error(down(), "1/1 brokers are down");
+        ctx.error(down(), "1/1 brokers are down");
+        assert_eq!(errors_of(&r, "producer"), "1");
+        ctx.error(
+            KafkaError::Global(RDKafkaErrorCode::SSL),
+            "ssl://127.0.0.1:9093/bootstrap: SSL handshake failed",
+        );
+        assert_eq!(errors_of(&r, "producer"), "2");
+        // A later occurrence of the same error is a new event.
+        std::thread::sleep(Duration::from_millis(10));
+        ctx.error(down(), "1/1 brokers are down");
+        assert_eq!(errors_of(&r, "producer"), "3");
+        assert_eq!(errors_of(&r, "admin"), "0");
     }
 }

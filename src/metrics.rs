@@ -59,13 +59,16 @@ pub const DEAD_LETTER_REASONS: [&str; 11] = [
 pub enum Client {
     Consumer,
     Producer,
+    /// The short-lived client that checks (and creates) topics before consuming.
+    Admin,
 }
 
 impl Client {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Client::Consumer => "consumer",
             Client::Producer => "producer",
+            Client::Admin => "admin",
         }
     }
 }
@@ -293,7 +296,7 @@ impl Metrics {
         for l in ["retriable", "permanent"] {
             m.publish_errors.with_label_values(&[l]);
         }
-        for c in [Client::Consumer, Client::Producer] {
+        for c in [Client::Consumer, Client::Producer, Client::Admin] {
             m.kafka_errors.with_label_values(&[c.as_str()]);
         }
         for s in Stage::ALL {

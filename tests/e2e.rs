@@ -396,3 +396,137 @@ fn prometheus_scrapes_what_was_fed() {
     let _ = prom.kill();
     let _ = prom.wait();
 }
+
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn tls_with_a_client_certificate_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = tls::Pki::generate(dir.path());
+    let proxy_port = free_port();
+    let broker = Tansu::start_advertising(free_port(), proxy_port);
+    let proxy = tls::TlsProxy::start(proxy_port, broker.port, &pki, true);
+    let names = Names::new();
+    for t in [&names.input, &names.output, &names.dlq] {
+        broker.create_topic(t, 2);
+    }
+    let brokers = format!("127.0.0.1:{proxy_port}");
+    // The key's passphrase comes from a file, as from a mounted secret.
+    let passphrase_file = dir.path().join("key-passphrase");
+    std::fs::write(&passphrase_file, tls::KEY_PASSPHRASE).unwrap();
+    let (ca, cert, key) = (
+        pki.path("ca.pem"),
+        pki.path("client.pem"),
+        pki.path("client.key"),
+    );
+    let client = [
+        ("security.protocol", "ssl"),
+        ("ssl.ca.location", ca.as_str()),
+        ("ssl.certificate.location", cert.as_str()),
+        ("ssl.key.location", key.as_str()),
+    ];
+    // The service's settings (`--set`), trusting `ca`.
+    let settings = |ca: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = client
+            .iter()
+            .map(|(k, v)| (format!("kafka.properties.{k}"), v.to_string()))
+            .collect();
+        v[1].1 = ca.to_owned();
+        v.push((
+            "kafka.property_files.ssl.key.password".to_owned(),
+            passphrase_file.to_string_lossy().into_owned(),
+        ));
+        v
+    };
+    let start = |names: &Names, ca: &str| {
+        let sets = settings(ca);
+        let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Newsflow::start(&brokers, names, &sets, broker.dir.path())
+    };
+    let mut svc = start(&names, &ca);
+
+    // Feed through the same TLS listener with newsflow's own producer.
+    let s = samples();
+    let mut produce = std::process::Command::new(env!("CARGO_BIN_EXE_newsflow"));
+    produce.args(["produce", "--brokers", &brokers, "--topic", &names.input]);
+    for (k, v) in client
+        .iter()
+        .chain(&[("ssl.key.password", tls::KEY_PASSPHRASE)])
+    {
+        produce.args(["--property", &format!("{k}={v}")]);
+    }
+    let fed = produce
+        .arg(s.join("articles.ndjson"))
+        .arg(s.join("text/ferry-line.txt"))
+        .arg(s.join("text/museum-reopens.txt"))
+        .arg(s.join("bad-binary.bin"))
+        .output()
+        .unwrap();
+    assert!(
+        fed.status.success(),
+        "produce over TLS: {}",
+        String::from_utf8_lossy(&fed.stderr)
+    );
+    svc.wait_metric("newsflow_messages_consumed_total", 12.0, 60);
+    svc.wait_metric("newsflow_records_published_total", 7.0, 60);
+    svc.wait_metric("newsflow_dead_letters_total", 3.0, 60);
+
+    let reader: Vec<(&str, &str)> = client
+        .iter()
+        .copied()
+        .chain([("ssl.key.password", tls::KEY_PASSPHRASE)])
+        .collect();
+    let out = drain_topic_with(&brokers, &names.output, 7, 30, &reader);
+    assert_eq!(out.len(), 7, "one record per unique article, read over TLS");
+    let schema = schema();
+    for m in &out {
+        assert_valid(&schema, &m.json());
+    }
+    let accepted = proxy
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("accepted newsflow TLSv1."))
+        .count();
+    assert!(
+        accepted >= 3,
+        "every connection went through TLS with the client certificate: {:?}",
+        proxy.log()
+    );
+
+    // A CA that did not sign the broker's certificate: no connection, not ready, errors
+    // counted, nothing consumed.
+    let names2 = Names {
+        group: common::unique("group"),
+        ..names.clone()
+    };
+    let mut untrusting = start(&names2, &pki.path("other-ca.pem"));
+    untrusting.wait_metric("newsflow_kafka_errors_total", 1.0, 30);
+    assert_eq!(untrusting.metric("newsflow_ready"), 0.0);
+    assert_eq!(untrusting.metric("newsflow_messages_consumed_total"), 0.0);
+    assert_eq!(untrusting.get("/readyz").0, 503);
+    let log = untrusting.log_text();
+    assert!(
+        log.contains("certificate verify failed"),
+        "the log says why: {log}"
+    );
+
+    // The passphrase never appears in logs or in check-config.
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_newsflow"))
+        .arg("check-config")
+        .env(
+            "NEWSFLOW__KAFKA__PROPERTIES__SSL__KEY__PASSWORD",
+            tls::KEY_PASSPHRASE,
+        )
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    let shown = String::from_utf8_lossy(&check.stdout);
+    assert!(shown.contains("ssl.key.password"), "{shown}");
+    for text in [&shown.into_owned(), &svc.log_text(), &log] {
+        assert!(!text.contains(tls::KEY_PASSPHRASE));
+    }
+
+    untrusting.signal("TERM");
+    assert_eq!(untrusting.wait_exit(30), Some(0));
+    svc.signal("TERM");
+    assert_eq!(svc.wait_exit(30), Some(0), "SIGTERM drains and exits 0");
+}

@@ -19,6 +19,7 @@ use newsflow::config::{Settings, Sources};
 use newsflow::metrics::Metrics;
 
 pub mod real;
+pub mod tls;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

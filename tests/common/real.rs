@@ -54,15 +54,24 @@ pub fn python() -> String {
 pub struct Tansu {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// The port clients are told to connect to (a proxy's, or `port` itself).
+    pub advertised: u16,
     child: Option<Child>,
 }
 
 impl Tansu {
     pub fn start() -> Tansu {
+        let port = free_port();
+        Tansu::start_advertising(port, port)
+    }
+
+    /// Listens on `port` and advertises `advertised` (e.g. a TLS proxy in front of it).
+    pub fn start_advertising(port: u16, advertised: u16) -> Tansu {
         let dir = tempfile::tempdir().unwrap();
         let mut t = Tansu {
             dir,
-            port: free_port(),
+            port,
+            advertised,
             child: None,
         };
         t.spawn();
@@ -75,6 +84,7 @@ impl Tansu {
 
     fn spawn(&mut self) {
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!("tcp://127.0.0.1:{}", self.advertised);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -88,7 +98,7 @@ impl Tansu {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised,
             ])
             .args(["--storage-engine", "sqlite://tansu.db"])
             .stdout(log.try_clone().unwrap())
@@ -189,20 +199,33 @@ impl Msg {
 
 /// Reads a topic from the beginning with the Python client.
 pub fn drain_topic(brokers: &str, topic: &str, expect: usize, timeout_secs: u64) -> Vec<Msg> {
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/kafka_client.py"
-        ))
-        .args(["consume", "--brokers", brokers, "--topic", topic])
-        .args([
-            "--expect",
-            &expect.to_string(),
-            "--timeout",
-            &timeout_secs.to_string(),
-        ])
-        .output()
-        .unwrap();
+    drain_topic_with(brokers, topic, expect, timeout_secs, &[])
+}
+
+/// [`drain_topic`] with extra librdkafka properties for the reader (e.g. TLS settings).
+pub fn drain_topic_with(
+    brokers: &str,
+    topic: &str,
+    expect: usize,
+    timeout_secs: u64,
+    config: &[(&str, &str)],
+) -> Vec<Msg> {
+    let mut cmd = Command::new(python());
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/kafka_client.py"
+    ))
+    .args(["consume", "--brokers", brokers, "--topic", topic])
+    .args([
+        "--expect",
+        &expect.to_string(),
+        "--timeout",
+        &timeout_secs.to_string(),
+    ]);
+    for (k, v) in config {
+        cmd.args(["--config", &format!("{k}={v}")]);
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "consume failed: {}",

@@ -14,11 +14,16 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 
+def extra(args):
+    """librdkafka properties given as --config KEY=VALUE (e.g. TLS settings)."""
+    return dict(kv.split("=", 1) for kv in args.config)
+
+
 def produce(args):
     # Unkeyed messages go to a random partition each (not sticky batches), so a topic's
     # partitions fill evenly.
     p = Producer({"bootstrap.servers": args.brokers, "linger.ms": 5,
-                  "sticky.partitioning.linger.ms": 0})
+                  "sticky.partitioning.linger.ms": 0, **extra(args)})
     failed = []
 
     def report(err, _msg):
@@ -50,6 +55,7 @@ def consume(args):
         "group.id": f"reader-{time.time_ns()}",
         "enable.auto.commit": False,
         "fetch.wait.max.ms": 50,
+        **extra(args),
     })
     md = c.list_topics(args.topic, timeout=10)
     parts = md.topics[args.topic].partitions
@@ -80,6 +86,7 @@ def main():
     p.add_argument("--brokers", required=True)
     p.add_argument("--topic", required=True)
     p.add_argument("--lines", action="store_true")
+    p.add_argument("--config", action="append", default=[])
     p.add_argument("files", nargs="+")
     c = sub.add_parser("consume")
     c.add_argument("--brokers", required=True)
@@ -87,6 +94,7 @@ def main():
     c.add_argument("--expect", type=int, default=0)
     c.add_argument("--timeout", type=float, default=30)
     c.add_argument("--quiet", type=float, default=1.5)
+    c.add_argument("--config", action="append", default=[])
     args = ap.parse_args()
     {"produce": produce, "consume": consume}[args.cmd](args)
 
