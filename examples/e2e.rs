@@ -947,6 +947,7 @@ async fn passthrough(
         input_topic: settings.kafka.input_topic.clone(),
         drain_timeout: Duration::from_secs(settings.processing.drain_timeout_secs),
         connected: AtomicBool::new(true),
+        handoff_pending: AtomicBool::new(false),
     });
     let consumer: StreamConsumer<ConsumerCtx> = kafka::consumer_config(settings, brokers)?
         .create_with_context(ConsumerCtx(cshared.clone()))?;

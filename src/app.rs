@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::changelog::TailProgress;
 use crate::config::Settings;
 use crate::kafka::{self, ConsumerCtx, ConsumerShared, EmbeddedBroker};
 use crate::metrics::{Client, Metrics};
@@ -447,6 +448,11 @@ pub async fn run(
     let embedded = if settings.is_embedded() {
         let b = EmbeddedBroker::start(&topics, k.topic_partitions)?;
         info!(brokers = %b.bootstrap, "embedded broker listening; feed it with: newsflow produce --brokers {} --topic {} FILES", b.bootstrap, k.input_topic);
+        warn!(
+            "the embedded broker is for trying newsflow out: it keeps topics in memory only, \
+             at most 5 MiB per partition (older messages are deleted, even unconsumed ones); \
+             set kafka.brokers to a real cluster for anything else"
+        );
         Some(b)
     } else {
         None
@@ -498,11 +504,13 @@ pub async fn run(
     let pipeline = Arc::new(Pipeline::new(pipeline_options(&settings), metrics.clone())?);
     // Rebuild the dedup index from the output topic before consuming; keep tailing it.
     let changelog_stop = CancellationToken::new();
+    let progress = Arc::new(TailProgress::default());
     let (changelog, rebuilt) = crate::changelog::spawn(
         &settings,
         &brokers,
         pipeline.clone(),
         metrics.clone(),
+        progress.clone(),
         changelog_stop.clone(),
     )?;
     let rebuilt = tokio::task::spawn_blocking(move || rebuilt.recv());
@@ -512,7 +520,7 @@ pub async fn run(
             if let Ok(Ok(report)) = r {
                 info!(records = report.records, complete = report.complete, "dedup index ready");
             }
-            consume(&settings, &brokers, pipeline, metrics.clone(), shutdown).await
+            consume(&settings, &brokers, pipeline, progress, metrics.clone(), shutdown).await
         }
     };
     changelog_stop.cancel();
@@ -528,10 +536,50 @@ pub async fn run(
     result
 }
 
+/// Runs before the first message after an assignment: waits until the changelog reader has
+/// read the output and dead-letter topics up to their current end, so the records a
+/// partition's previous owner published before handing it over are in the dedup index and
+/// its uncommitted messages, redelivered here, are recognised as already done.
+fn await_handoff(
+    consumer: &Consumer_,
+    progress: &TailProgress,
+    timeout: Duration,
+    metrics: &Metrics,
+) {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut targets = Vec::new();
+    for (topic, partition) in progress.partitions() {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(100));
+        match consumer.fetch_watermarks(&topic, partition, left) {
+            Ok((_, high)) => targets.push((topic, partition, high)),
+            Err(e) => warn!(topic, partition, error = %e, "hand-over: end offset unknown"),
+        }
+    }
+    let short = progress.wait_for(&targets, deadline);
+    if short > 0 {
+        metrics.handoff_timeouts.inc();
+        warn!(
+            partitions = short,
+            timeout_secs = timeout.as_secs(),
+            "hand-over: the dedup index has not caught up with the output topic; records the previous owner published just before may be published again"
+        );
+    } else {
+        info!(
+            waited_ms = started.elapsed().as_millis() as u64,
+            partitions = targets.len(),
+            "hand-over: dedup index caught up with the output topic"
+        );
+    }
+}
+
 async fn consume(
     settings: &Settings,
     brokers: &str,
     pipeline: Arc<Pipeline>,
+    progress: Arc<TailProgress>,
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -541,6 +589,7 @@ async fn consume(
         input_topic: settings.kafka.input_topic.clone(),
         drain_timeout: Duration::from_secs(settings.processing.drain_timeout_secs),
         connected: std::sync::atomic::AtomicBool::new(true),
+        handoff_pending: std::sync::atomic::AtomicBool::new(false),
     });
     let consumer: Consumer_ = kafka::consumer_config(settings, brokers)?
         .create_with_context(ConsumerCtx(cshared.clone()))
@@ -584,6 +633,7 @@ async fn consume(
     }
     info!(workers = n, input = %settings.kafka.input_topic, output = %settings.kafka.output_topic, "consuming");
 
+    let handoff_timeout = Duration::from_secs(settings.dedup.handoff_timeout_secs);
     let max_msgs = settings.processing.max_in_flight_messages;
     let max_bytes = settings.processing.max_in_flight_bytes;
     let mut paused = false;
@@ -625,6 +675,9 @@ async fn consume(
                     let Some(ticket) = cshared.tracker().begin(msg.topic(), msg.partition(), msg.offset()) else {
                         continue; // not assigned any more, or an offset already being handled
                     };
+                    if cshared.handoff_pending.swap(false, Ordering::AcqRel) {
+                        kafka::blocking(|| await_handoff(&consumer, &progress, handoff_timeout, &metrics));
+                    }
                     let len = payload_len(&msg);
                     shared.in_flight.fetch_add(1, Ordering::Relaxed);
                     shared.in_flight_bytes.fetch_add(len, Ordering::Relaxed);

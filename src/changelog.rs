@@ -13,7 +13,7 @@
 //! Downstream keyed compaction on `id` removes URL duplicates that slip through.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -36,6 +36,68 @@ pub struct RebuildReport {
     pub elapsed: Duration,
 }
 
+/// How far the changelog reader has read: the next offset per partition of the output and
+/// dead-letter topics. A partition hand-over waits on it (see [`TailProgress::wait_for`]).
+#[derive(Default)]
+pub struct TailProgress {
+    next: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    changed: Condvar,
+}
+
+impl TailProgress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<i32, i64>>> {
+        self.next.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that everything before `next` in `topic`/`partition` has been read.
+    pub fn advance(&self, topic: &str, partition: i32, next: i64) {
+        let mut m = self.lock();
+        let parts = match m.get_mut(topic) {
+            Some(p) => p,
+            None => m.entry(topic.to_owned()).or_default(),
+        };
+        let e = parts.entry(partition).or_insert(next);
+        if *e < next {
+            *e = next;
+        }
+        drop(m);
+        self.changed.notify_all();
+    }
+
+    /// Every partition the reader follows.
+    pub fn partitions(&self) -> Vec<(String, i32)> {
+        self.lock()
+            .iter()
+            .flat_map(|(t, ps)| ps.keys().map(move |p| (t.clone(), *p)))
+            .collect()
+    }
+
+    /// Waits until every partition in `targets` has been read up to (not including) its
+    /// offset. Returns the partitions still short of their target when `deadline` passed.
+    pub fn wait_for(&self, targets: &[(String, i32, i64)], deadline: Instant) -> usize {
+        let mut m = self.lock();
+        loop {
+            let short = targets
+                .iter()
+                .filter(|(t, p, end)| {
+                    m.get(t.as_str())
+                        .and_then(|ps| ps.get(p))
+                        .is_none_or(|next| next < end)
+                })
+                .count();
+            let now = Instant::now();
+            if short == 0 || now >= deadline {
+                return short;
+            }
+            m = self
+                .changed
+                .wait_timeout(m, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
 /// Starts the changelog reader on its own thread. The receiver yields one report when the
 /// rebuild is over; the thread then tails the topic until `stop` is cancelled.
 pub fn spawn(
@@ -43,6 +105,7 @@ pub fn spawn(
     brokers: &str,
     pipeline: Arc<Pipeline>,
     metrics: Metrics,
+    progress: Arc<TailProgress>,
     stop: CancellationToken,
 ) -> anyhow::Result<(
     std::thread::JoinHandle<()>,
@@ -65,7 +128,7 @@ pub fn spawn(
         .name("newsflow-changelog".into())
         .spawn(move || {
             if let Err(e) = read(
-                &consumer, &topics, window, deadline, &pipeline, &metrics, &stop, &tx,
+                &consumer, &topics, window, deadline, &pipeline, &metrics, &progress, &stop, &tx,
             ) {
                 warn!(error = format!("{e:#}"), "changelog reader stopped");
             }
@@ -96,6 +159,7 @@ fn assign_window(
     consumer: &BaseConsumer,
     topics: &Topics,
     since: i64,
+    progress: &TailProgress,
 ) -> anyhow::Result<(usize, EndOffsets)> {
     let timeout = Duration::from_secs(10);
     let mut by_time = TopicPartitionList::new();
@@ -130,6 +194,7 @@ fn assign_window(
             remaining.insert((e.topic().to_owned(), e.partition()), high);
         }
         assign.add_partition_offset(e.topic(), e.partition(), Offset::Offset(start))?;
+        progress.advance(e.topic(), e.partition(), start);
     }
     consumer.assign(&assign)?;
     Ok((assign.count(), remaining))
@@ -158,12 +223,13 @@ fn read(
     deadline: Duration,
     pipeline: &Pipeline,
     metrics: &Metrics,
+    progress: &TailProgress,
     stop: &CancellationToken,
     report: &std::sync::mpsc::Sender<RebuildReport>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let since = chrono::Utc::now().timestamp_millis() - window.as_millis() as i64;
-    let (partitions, mut remaining) = assign_window(consumer, topics, since)?;
+    let (partitions, mut remaining) = assign_window(consumer, topics, since, progress)?;
     info!(output = %topics.output, dlq = %topics.dlq, partitions, to_read = remaining.len(),
           "rebuilding dedup index from the output topic");
 
@@ -210,6 +276,7 @@ fn read(
                         }
                     }
                 }
+                progress.advance(m.topic(), m.partition(), m.offset() + 1);
                 if rebuilding {
                     let key = (m.topic().to_owned(), m.partition());
                     if remaining
@@ -246,4 +313,47 @@ fn read(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn hand_over_waits_until_the_tail_reaches_the_targets() {
+        let p = Arc::new(TailProgress::default());
+        p.advance("out", 0, 5);
+        p.advance("out", 1, 0);
+        p.advance("dlq", 0, 2);
+        p.advance("out", 0, 3); // never backwards
+        let mut parts = p.partitions();
+        parts.sort();
+        assert_eq!(
+            parts,
+            [("dlq".into(), 0), ("out".into(), 0), ("out".into(), 1)]
+        );
+        let soon = || Instant::now() + Duration::from_millis(30);
+        assert_eq!(
+            p.wait_for(&[("out".into(), 0, 5), ("dlq".into(), 0, 2)], soon()),
+            0
+        );
+        // Short of the target, and a partition never read: both reported at the deadline.
+        let targets = [
+            ("out".into(), 1, 4),
+            ("out".into(), 7, 1),
+            ("out".into(), 0, 5),
+        ];
+        assert_eq!(p.wait_for(&targets, soon()), 2);
+        // A reader advancing on another thread wakes the waiter.
+        let reader = p.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            reader.advance("out", 1, 4);
+        });
+        let started = Instant::now();
+        let left = p.wait_for(&[("out".into(), 1, 4)], started + Duration::from_secs(10));
+        assert_eq!(left, 0);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        t.join().unwrap();
+    }
 }

@@ -77,6 +77,7 @@ pub struct DedupSettings {
     pub window_hours: u64,
     pub max_entries: usize,
     pub rebuild_timeout_secs: u64,
+    pub handoff_timeout_secs: u64,
     pub revisions: crate::dedup::RevisionPolicy,
     pub min_words_for_near: usize,
     pub near_threshold: f64,

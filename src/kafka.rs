@@ -79,6 +79,9 @@ pub struct ConsumerShared {
     pub drain_timeout: Duration,
     /// Set from statistics: at least one broker connection is up.
     pub connected: AtomicBool,
+    /// Set on every assignment; the next message waits for the dedup index to catch up
+    /// with the output topic first (see `app::await_handoff`).
+    pub handoff_pending: AtomicBool,
 }
 
 pub struct ConsumerCtx(pub Arc<ConsumerShared>);
@@ -118,7 +121,7 @@ fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
 }
 
 /// Runs blocking work from inside a callback on a tokio worker without stalling other tasks.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)
@@ -243,6 +246,7 @@ impl ConsumerContext for ConsumerCtx {
                 let parts = partitions_of(tpl);
                 self.0.metrics.record_rebalance(true);
                 self.0.tracker().assign(&parts);
+                self.0.handoff_pending.store(true, Ordering::Release);
                 self.0
                     .metrics
                     .assigned_partitions

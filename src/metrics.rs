@@ -88,6 +88,7 @@ pub struct Metrics {
     kafka_errors: IntCounterVec,
     pub dedup_evictions: IntCounter,
     pub dedup_rebuild_records: IntCounter,
+    pub handoff_timeouts: IntCounter,
     pub in_flight: IntGauge,
     consumer_lag: IntGaugeVec,
     ready: IntGauge,
@@ -180,6 +181,10 @@ impl Metrics {
             dedup_rebuild_records: counter(
                 "newsflow_dedup_rebuild_records_total",
                 "Published records read back from the output topic into the dedup index.",
+            )?,
+            handoff_timeouts: counter(
+                "newsflow_handoff_timeouts_total",
+                "Partition hand-overs that started consuming before the dedup index had read the output topic to its end (dedup.handoff_timeout_secs passed).",
             )?,
             in_flight: gauge(
                 "newsflow_in_flight_messages",
