@@ -578,7 +578,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
 
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
-    let mut ranked: Vec<(f64, Cand)> = Vec::new();
+    let mut ranked: Vec<(f64, Cand)> = Vec::with_capacity(phrases.len() / 4);
     for p in &phrases {
         if p.tf < 2 && !p.name {
             continue;
