@@ -69,20 +69,42 @@ pub struct TextFingerprint {
 }
 
 /// Computes all text fingerprints of a folded body (lower case, single spaces).
+///
+/// One pass over the bytes: each word is hashed as it is read, each shingle goes straight
+/// into the SimHash counters and the MinHash state; nothing is collected.
 pub fn text_fingerprint(folded: &str) -> TextFingerprint {
-    let shingles = shingle_hashes(folded);
-    let words = folded.split(' ').filter(|w| !w.is_empty()).count();
+    let mut counts = BitCounts::default();
+    let mut near = NearState::new();
+    let walk = for_each_shingle(folded, |h, kept| {
+        counts.add(h);
+        if kept {
+            near.add(h);
+        }
+    });
+    if walk.shingles > 0 && !walk.any_kept {
+        // Only function words: MinHash over every shingle rather than none.
+        for_each_shingle(folded, |h, _| near.add(h));
+    }
     TextFingerprint {
-        words: u32::try_from(words).unwrap_or(u32::MAX),
-        simhash: simhash(&shingles.all),
-        near: near_fingerprint(&shingles.kept),
+        words: u32::try_from(walk.words).unwrap_or(u32::MAX),
+        simhash: counts.simhash(),
+        near: near.finish(),
     }
 }
 
 /// The distinct MinHash shingles of a folded body, sorted: for measuring exact Jaccard
 /// similarity in the evaluation.
 pub fn shingle_set(folded: &str) -> Vec<u64> {
-    let mut kept = shingle_hashes(folded).kept;
+    let (mut all, mut kept) = (Vec::new(), Vec::new());
+    for_each_shingle(folded, |h, k| {
+        all.push(h);
+        if k {
+            kept.push(h);
+        }
+    });
+    if kept.is_empty() {
+        kept = all;
+    }
     kept.sort_unstable();
     kept.dedup();
     kept
@@ -110,87 +132,195 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     }
 }
 
-struct Shingles {
-    /// Every shingle, for SimHash.
-    all: Vec<u64>,
-    /// Shingles with at least one content word, for MinHash: shingles made only of function
-    /// words ("one of the", "as well as") recur across unrelated articles and would turn
-    /// band keys into hot spots.
-    kept: Vec<u64>,
+/// What one walk over the words saw.
+struct Walk {
+    words: usize,
+    shingles: usize,
+    /// A shingle with at least one content word was seen.
+    any_kept: bool,
 }
 
-fn shingle_hashes(folded: &str) -> Shingles {
-    let words: Vec<(u64, bool)> = folded
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(|w| (hash_bytes(w.as_bytes()), is_stopword(w)))
-        .collect();
-    let mut all = Vec::with_capacity(words.len());
-    let mut kept = Vec::with_capacity(words.len());
-    if words.len() < SHINGLE_WORDS {
-        for &(h, _) in &words {
-            all.push(h);
-            kept.push(h);
+/// Calls `f(hash, kept)` for every shingle of a folded body, in order. `kept` marks the
+/// shingles MinHash uses: those with at least one content word, since shingles made only
+/// of function words ("one of the", "as well as") recur across unrelated articles and would
+/// turn band keys into hot spots. A body of fewer than [`SHINGLE_WORDS`] words has its
+/// words as shingles, all kept.
+fn for_each_shingle(folded: &str, mut f: impl FnMut(u64, bool)) -> Walk {
+    let bytes = folded.as_bytes();
+    // The last SHINGLE_WORDS words: (hash, stop word), oldest first.
+    let mut window = [(0u64, false); SHINGLE_WORDS];
+    let mut walk = Walk {
+        words: 0,
+        shingles: 0,
+        any_kept: false,
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b' ' {
+            i += 1;
+            continue;
         }
-        return Shingles { all, kept };
-    }
-    for w in words.windows(SHINGLE_WORDS) {
-        let h = w.iter().enumerate().fold(0u64, |acc, (i, (wh, _))| {
-            acc ^ wh.rotate_left(21 * i as u32)
-        });
-        let h = mix64(h);
-        all.push(h);
-        if !w.iter().all(|&(_, stop)| stop) {
-            kept.push(h);
+        let start = i;
+        let mut h = FNV_OFFSET;
+        while i < bytes.len() && bytes[i] != b' ' {
+            h = (h ^ u64::from(bytes[i])).wrapping_mul(FNV_PRIME);
+            i += 1;
+        }
+        let word = (mix64(h), is_stopword_hashed(&bytes[start..i], mix64(h)));
+        window.rotate_left(1);
+        window[SHINGLE_WORDS - 1] = word;
+        walk.words += 1;
+        if walk.words >= SHINGLE_WORDS {
+            let h = window.iter().enumerate().fold(0u64, |acc, (k, (wh, _))| {
+                acc ^ wh.rotate_left(21 * k as u32)
+            });
+            let kept = !window.iter().all(|&(_, stop)| stop);
+            walk.shingles += 1;
+            walk.any_kept |= kept;
+            f(mix64(h), kept);
         }
     }
-    if kept.is_empty() {
-        kept.clone_from(&all);
+    if walk.words < SHINGLE_WORDS {
+        for &(h, _) in &window[SHINGLE_WORDS - walk.words..] {
+            walk.shingles += 1;
+            walk.any_kept = true;
+            f(h, true);
+        }
     }
-    Shingles { all, kept }
+    walk
+}
+
+/// Per-bit counts of ones over many 64-bit values, for SimHash. Each value adds eight table
+/// entries (one per byte, each bit spread to a byte lane) to eight lane counters, which are
+/// drained into wide counts before a lane can overflow.
+struct BitCounts {
+    lanes: [u64; 8],
+    pending: u32,
+    ones: [u32; 64],
+    total: u32,
+}
+
+impl Default for BitCounts {
+    fn default() -> Self {
+        BitCounts {
+            lanes: [0; 8],
+            pending: 0,
+            ones: [0; 64],
+            total: 0,
+        }
+    }
+}
+
+/// Byte `k` of `SPREAD[b]` is bit `k` of `b`.
+const SPREAD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 8 {
+            t[b] |= ((b as u64 >> k) & 1) << (8 * k);
+            k += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+impl BitCounts {
+    #[inline]
+    fn add(&mut self, h: u64) {
+        for (j, lane) in self.lanes.iter_mut().enumerate() {
+            *lane += SPREAD[((h >> (8 * j)) & 0xff) as usize];
+        }
+        self.pending += 1;
+        if self.pending == 255 {
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
+        for (j, lane) in self.lanes.iter_mut().enumerate() {
+            for k in 0..8 {
+                self.ones[8 * j + k] += ((*lane >> (8 * k)) & 0xff) as u32;
+            }
+            *lane = 0;
+        }
+        self.total += self.pending;
+        self.pending = 0;
+    }
+
+    /// Each bit set where more than half of the values have it set.
+    fn simhash(mut self) -> u64 {
+        self.drain();
+        let total = u64::from(self.total);
+        self.ones.iter().enumerate().fold(0u64, |h, (bit, &n)| {
+            if 2 * u64::from(n) > total {
+                h | 1 << bit
+            } else {
+                h
+            }
+        })
+    }
 }
 
 /// 64-bit SimHash: each bit is the majority vote of that bit over the shingle hashes.
 pub fn simhash(shingles: &[u64]) -> u64 {
-    let mut acc = [0i32; 64];
-    for h in shingles {
-        for (bit, a) in acc.iter_mut().enumerate() {
-            *a += ((h >> bit & 1) as i32) * 2 - 1;
-        }
+    let mut counts = BitCounts::default();
+    for &h in shingles {
+        counts.add(h);
     }
-    acc.iter()
-        .enumerate()
-        .fold(0u64, |h, (bit, a)| if *a > 0 { h | 1 << bit } else { h })
+    counts.simhash()
 }
 
-fn near_fingerprint(shingles: &[u64]) -> Option<NearFingerprint> {
-    if shingles.is_empty() {
-        return None;
+/// MinHash state over a stream of shingles: the smallest values of each band and the
+/// minimum of each sketch bin.
+struct NearState {
+    any: bool,
+    band_min: [[u64; BAND_CHOICES]; BANDS],
+    bins: [u64; SKETCH_BITS],
+}
+
+impl NearState {
+    fn new() -> Self {
+        NearState {
+            any: false,
+            band_min: [[u64::MAX; BAND_CHOICES]; BANDS],
+            bins: [u64::MAX; SKETCH_BITS],
+        }
     }
-    let mut band_min = [[u64::MAX; BAND_CHOICES]; BANDS];
-    let mut bins = [u64::MAX; SKETCH_BITS];
-    for &s in shingles {
-        for (m, seed) in band_min.iter_mut().zip(BAND_SEEDS) {
+
+    #[inline]
+    fn add(&mut self, s: u64) {
+        self.any = true;
+        for (m, seed) in self.band_min.iter_mut().zip(BAND_SEEDS) {
             keep_smallest(m, mix64(s ^ seed));
         }
         // One permutation hashing: the top bits choose the bin, the rest compete for its
         // minimum. All shingles are hashed once, whatever the number of bins.
         let h = mix64(s ^ SKETCH_SEED);
         let bin = (h >> BIN_SHIFT) as usize;
-        bins[bin] = bins[bin].min(h & (u64::MAX >> (64 - BIN_SHIFT)));
+        self.bins[bin] = self.bins[bin].min(h & (u64::MAX >> (64 - BIN_SHIFT)));
     }
-    densify(&mut bins);
-    let mut sketch = [0u64; SKETCH_WORDS];
-    for (i, &m) in bins.iter().enumerate() {
-        sketch[i / 64] |= (mix64(m) & 1) << (i % 64);
+
+    /// `None` when no shingle was added.
+    fn finish(mut self) -> Option<NearFingerprint> {
+        if !self.any {
+            return None;
+        }
+        densify(&mut self.bins);
+        let mut sketch = [0u64; SKETCH_WORDS];
+        for (i, &m) in self.bins.iter().enumerate() {
+            sketch[i / 64] |= (mix64(m) & 1) << (i % 64);
+        }
+        Some(NearFingerprint {
+            bands: self.band_min.map(|m| m.map(|v| (v >> 32) as u32)),
+            sketch,
+        })
     }
-    Some(NearFingerprint {
-        bands: band_min.map(|m| m.map(|v| (v >> 32) as u32)),
-        sketch,
-    })
 }
 
 /// Inserts `v` into the ascending, distinct `smallest` if it belongs there.
+#[inline]
 fn keep_smallest(smallest: &mut [u64; BAND_CHOICES], v: u64) {
     if v >= smallest[BAND_CHOICES - 1] || smallest.contains(&v) {
         return;
@@ -222,18 +352,22 @@ fn densify(bins: &mut [u64; SKETCH_BITS]) {
     }
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
 /// FNV-1a over bytes, then a full 64-bit finalizer.
-pub fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+pub const fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = FNV_OFFSET;
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i] as u64).wrapping_mul(FNV_PRIME);
+        i += 1;
     }
     mix64(h)
 }
 
 /// SplitMix64's finalizer: a bijection with full avalanche.
-pub fn mix64(mut z: u64) -> u64 {
+pub const fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -251,8 +385,38 @@ const STOPWORDS: [&str; 96] = [
     "when", "where", "which", "while", "who", "will", "with", "would", "year", "you",
 ];
 
-fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word).is_ok()
+/// [`STOPWORDS`] by [`hash_bytes`], open addressing on the low bits: slot holds the word's
+/// index + 1, 0 when empty.
+const STOP_SLOTS: usize = 256;
+const STOP_TABLE: [u8; STOP_SLOTS] = {
+    let mut t = [0u8; STOP_SLOTS];
+    let mut w = 0;
+    while w < STOPWORDS.len() {
+        let mut slot = hash_bytes(STOPWORDS[w].as_bytes()) as usize % STOP_SLOTS;
+        while t[slot] != 0 {
+            slot = (slot + 1) % STOP_SLOTS;
+        }
+        t[slot] = w as u8 + 1;
+        w += 1;
+    }
+    t
+};
+
+/// Whether `word`, whose [`hash_bytes`] is `hash`, is one of [`STOPWORDS`]. The hash
+/// finds the candidate; the bytes confirm it.
+#[inline]
+fn is_stopword_hashed(word: &[u8], hash: u64) -> bool {
+    if word.len() > 7 {
+        return false;
+    }
+    let mut slot = hash as usize % STOP_SLOTS;
+    loop {
+        match STOP_TABLE[slot] {
+            0 => return false,
+            w if STOPWORDS[usize::from(w) - 1].as_bytes() == word => return true,
+            _ => slot = (slot + 1) % STOP_SLOTS,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -260,8 +424,94 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stopwords_are_sorted_for_binary_search() {
-        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+    fn stopword_table_finds_every_stopword_and_nothing_else() {
+        assert!(STOPWORDS.iter().all(|w| w.len() <= 7));
+        for w in STOPWORDS {
+            assert!(
+                is_stopword_hashed(w.as_bytes(), hash_bytes(w.as_bytes())),
+                "{w}"
+            );
+        }
+        for w in ["", "seoul", "th", "thee", "wills", "betweenx", "year2"] {
+            assert!(
+                !is_stopword_hashed(w.as_bytes(), hash_bytes(w.as_bytes())),
+                "{w}"
+            );
+        }
+    }
+
+    /// The straightforward computation the streaming one replaced: collect the words, then
+    /// all shingles and the kept ones.
+    fn reference(folded: &str) -> TextFingerprint {
+        let words: Vec<(u64, bool)> = folded
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(|w| (hash_bytes(w.as_bytes()), STOPWORDS.contains(&w)))
+            .collect();
+        let (mut all, mut kept) = (Vec::new(), Vec::new());
+        if words.len() < SHINGLE_WORDS {
+            all.extend(words.iter().map(|w| w.0));
+            kept.clone_from(&all);
+        } else {
+            for w in words.windows(SHINGLE_WORDS) {
+                let h = w.iter().enumerate().fold(0u64, |acc, (i, (wh, _))| {
+                    acc ^ wh.rotate_left(21 * i as u32)
+                });
+                all.push(mix64(h));
+                if !w.iter().all(|&(_, stop)| stop) {
+                    kept.push(mix64(h));
+                }
+            }
+            if kept.is_empty() {
+                kept.clone_from(&all);
+            }
+        }
+        let mut near = NearState::new();
+        kept.iter().for_each(|&h| near.add(h));
+        let mut acc = [0i32; 64];
+        for h in &all {
+            for (bit, a) in acc.iter_mut().enumerate() {
+                *a += ((h >> bit & 1) as i32) * 2 - 1;
+            }
+        }
+        TextFingerprint {
+            words: words.len() as u32,
+            simhash: acc
+                .iter()
+                .enumerate()
+                .fold(0u64, |h, (bit, a)| if *a > 0 { h | 1 << bit } else { h }),
+            near: near.finish(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_matches_the_reference(
+            words in proptest::collection::vec(
+                "(the|of|a|and|said|year|seoul|bank|rate|x|é|[a-z]{1,9})", 0..400),
+            spaces in "[ ]{0,3}",
+        ) {
+            let folded = format!("{spaces}{}{spaces}", words.join(" "));
+            proptest::prop_assert_eq!(text_fingerprint(&folded), reference(&folded));
+        }
+    }
+
+    #[test]
+    fn simhash_counts_match_a_plain_majority_vote() {
+        let values: Vec<u64> = (0..1000u64).map(|i| mix64(i) & mix64(i + 7)).collect();
+        for n in [0, 1, 2, 254, 255, 256, 511, 1000] {
+            let mut acc = [0i32; 64];
+            for h in &values[..n] {
+                for (bit, a) in acc.iter_mut().enumerate() {
+                    *a += ((h >> bit & 1) as i32) * 2 - 1;
+                }
+            }
+            let plain = acc
+                .iter()
+                .enumerate()
+                .fold(0u64, |h, (bit, a)| if *a > 0 { h | 1 << bit } else { h });
+            assert_eq!(simhash(&values[..n]), plain, "{n}");
+        }
     }
 
     #[test]

@@ -85,6 +85,29 @@ impl FxHasher {
 
 type Fx = BuildHasherDefault<FxHasher>;
 
+/// Hasher for packed term-id keys (pairs, phrases), whose low bits alone do not tell keys
+/// apart: a folded 128-bit multiply spreads every input bit over the low bits the table
+/// indexes by.
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        let p = u128::from(self.0 ^ i) * 0x9e37_79b9_7f4a_7c15;
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Keyed = BuildHasherDefault<KeyHasher>;
+
 /// Key of a lower-cased word: its 64-bit FxHash. Terms and stop words are compared by key
 /// (a collision among the few thousand words of one article is vanishingly unlikely and
 /// would only merge two terms' counts).
@@ -206,24 +229,35 @@ struct Tokenizer<'a> {
 impl<'a> Tokenizer<'a> {
     fn push(&mut self, start: usize, end: usize) {
         let word = &self.text[start..end];
-        // One pass for the lower-cased key and the word's shape.
-        self.lower.clear();
+        // One pass for the lower-cased key and the word's shape; the lower-case form itself
+        // is only written out for new terms.
         let (mut letters, mut has_lower) = (0u32, false);
-        if word.is_ascii() {
-            for &b in word.as_bytes() {
-                letters += u32::from(b.is_ascii_alphabetic());
-                has_lower |= b.is_ascii_lowercase();
+        let ascii = word.is_ascii();
+        let key = if ascii {
+            let mut h = FxHasher::default();
+            for chunk in word.as_bytes().chunks(8) {
+                let x = match <[u8; 8]>::try_from(chunk) {
+                    Ok(full) => u64::from_le_bytes(full),
+                    Err(_) => chunk
+                        .iter()
+                        .rev()
+                        .fold(0u64, |acc, &b| acc << 8 | u64::from(b)),
+                };
+                let lower = x | (ascii_in_range(x, b'A', b'Z') >> 2);
+                has_lower |= ascii_in_range(x, b'a', b'z') != 0;
+                letters += ascii_in_range(lower, b'a', b'z').count_ones();
+                h.add(lower);
             }
-            self.lower.push_str(word);
-            self.lower.make_ascii_lowercase();
+            h.finish()
         } else {
+            self.lower.clear();
             for c in word.chars() {
                 letters += u32::from(c.is_alphabetic());
                 has_lower |= c.is_lowercase();
                 self.lower.extend(c.to_lowercase());
             }
-        }
-        let key = word_key(&self.lower);
+            word_key(&self.lower)
+        };
         let id = match self.ids.get(&key) {
             Some(id) => *id,
             None => {
@@ -231,6 +265,11 @@ impl<'a> Tokenizer<'a> {
                 self.ids.insert(key, id);
                 let single = word.chars().nth(1).is_none();
                 let stop = single || self.stop.contains_key(key);
+                if ascii {
+                    self.lower.clear();
+                    self.lower.push_str(word);
+                    self.lower.make_ascii_lowercase();
+                }
                 self.terms.push(Term {
                     stop,
                     conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
@@ -240,7 +279,11 @@ impl<'a> Tokenizer<'a> {
                 id
             }
         };
-        let first = word.chars().next().unwrap_or(' ');
+        let first = if ascii {
+            char::from(word.as_bytes()[0])
+        } else {
+            word.chars().next().unwrap_or(' ')
+        };
         let acronym = letters >= 2 && !has_lower;
         let title = start < self.title_end;
         let t = &mut self.terms[id as usize];
@@ -323,6 +366,12 @@ impl<'a> Tokenizer<'a> {
         let (mut prev, len) = char_at(text, start);
         let mut end = start + len;
         while end < text.len() {
+            let b = text.as_bytes()[end];
+            if b.is_ascii_alphanumeric() {
+                end += 1;
+                prev = char::from(b);
+                continue;
+            }
             let (d, dlen) = char_at(text, end);
             if d.is_alphanumeric() {
                 end += dlen;
@@ -369,6 +418,17 @@ impl<'a> Tokenizer<'a> {
     }
 }
 
+/// High bit set in each byte of `x` (all bytes ASCII) that lies in `lo..=hi`.
+#[inline]
+fn ascii_in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    // Bytes below 0x80 plus (0x80 - c) carry into their own high bit iff they are >= c,
+    // never into the next byte.
+    let at_least = |c: u8| x.wrapping_add(ONES * u64::from(0x80 - c)) & HIGH;
+    at_least(lo) & !at_least(hi + 1)
+}
+
 /// The character at byte `i` and its length.
 #[inline]
 fn char_at(text: &str, i: usize) -> (char, usize) {
@@ -389,6 +449,21 @@ struct Cand {
     last: u32,
     /// The shown occurrence starts a sentence or lies in the title.
     initial: bool,
+}
+
+/// A possible phrase and its occurrences.
+#[derive(Debug, Clone, Copy)]
+struct Phrase {
+    key: [u32; MAX_WORDS],
+    words: u8,
+    tf: u32,
+    /// Some occurrence is written as a name.
+    name: bool,
+    /// Token of the first occurrence.
+    first: u32,
+    /// Token of the first occurrence that does not start a sentence or lie in the title
+    /// (`u32::MAX`: none).
+    first_plain: u32,
 }
 
 /// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
@@ -422,26 +497,26 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     }
 
     // Context: distinct and total neighbours on each side within a clause, from the
-    // sorted list of adjacent pairs.
-    let mut pairs: Vec<u64> = tokens
-        .windows(2)
-        .filter(|w| !w[0].closes)
-        .map(|w| pair_key(w[0].term, w[1].term))
-        .collect();
-    pairs.sort_unstable();
-    for run in pairs.chunk_by(|x, y| x == y) {
-        let (a, b) = ((run[0] >> ID_BITS) as usize, (run[0] & ID_MASK) as usize);
-        terms[a].right_total += run.len() as u32;
-        terms[b].left_total += run.len() as u32;
+    // counts of adjacent pairs.
+    let mut pairs: HashMap<u64, u32, Keyed> =
+        HashMap::with_capacity_and_hasher(tokens.len(), Keyed::default());
+    for w in tokens.windows(2).filter(|w| !w[0].closes) {
+        *pairs.entry(pair_key(w[0].term, w[1].term)).or_insert(0) += 1;
+    }
+    for (&pair, &n) in &pairs {
+        let (a, b) = ((pair >> ID_BITS) as usize, (pair & ID_MASK) as usize);
+        terms[a].right_total += n;
+        terms[b].left_total += n;
         terms[a].right_distinct += 1;
         terms[b].left_distinct += 1;
     }
 
     score_terms(&mut terms, &tokens, f64::from(sentence + 1));
 
-    // Every occurrence of a possible phrase: (phrase key, first token, words, written as
-    // a name). Sorting groups the occurrences of each phrase.
-    let mut occurrences: Vec<(u64, u32, u8, bool)> = Vec::with_capacity(tokens.len() * 2);
+    // Every possible phrase, grouped as its occurrences are met in text order.
+    let mut phrases: Vec<Phrase> = Vec::with_capacity(tokens.len() * 2);
+    let mut phrase_ids: HashMap<u64, u32, Keyed> =
+        HashMap::with_capacity_and_hasher(tokens.len() * 2, Keyed::default());
     for i in 0..tokens.len() {
         let t0 = &terms[tokens[i].term as usize];
         if t0.stop || t0.numeric {
@@ -449,6 +524,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         }
         let starts_name =
             !tokens[i].title && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0);
+        let plain = !(tokens[i].initial || tokens[i].title);
         let mut all_caps = true;
         let mut key = [u32::MAX; MAX_WORDS];
         for n in 0..MAX_WORDS {
@@ -465,69 +541,65 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             key[n] = tok.term;
             all_caps &= tk.stop || tok.caps;
             if !(tk.stop || tk.numeric) {
-                occurrences.push((
-                    phrase_key(&key),
-                    i as u32,
-                    n as u8 + 1,
-                    starts_name && all_caps,
-                ));
+                let next = phrases.len() as u32;
+                let id = *phrase_ids.entry(phrase_key(&key)).or_insert(next);
+                if id == next {
+                    phrases.push(Phrase {
+                        key,
+                        words: n as u8 + 1,
+                        tf: 0,
+                        name: false,
+                        first: i as u32,
+                        first_plain: u32::MAX,
+                    });
+                }
+                let p = &mut phrases[id as usize];
+                p.tf += 1;
+                p.name |= starts_name && all_caps;
+                if plain && p.first_plain == u32::MAX {
+                    p.first_plain = i as u32;
+                }
             }
             if tok.closes {
                 break;
             }
         }
     }
-    // Sorting by the key alone is enough (and cheaper): positions are compared below.
-    occurrences.sort_unstable_by_key(|o| o.0);
 
     // A word that only ever occurs inside one longer phrase ("North" of "North Korea") is
     // that phrase, not a key word of its own.
     let mut in_phrase = vec![0u32; terms.len()];
-    for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
-        let (first, words) = (run[0].1 as usize, usize::from(run[0].2));
-        if words > 1 {
-            for tok in [&tokens[first], &tokens[first + words - 1]] {
-                let slot = &mut in_phrase[tok.term as usize];
-                *slot = (*slot).max(run.len() as u32);
-            }
+    for p in phrases.iter().filter(|p| p.words > 1) {
+        for term in [p.key[0], p.key[usize::from(p.words) - 1]] {
+            let slot = &mut in_phrase[term as usize];
+            *slot = (*slot).max(p.tf);
         }
     }
 
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
-    let mut ranked: Vec<(f64, Cand)> = Vec::new();
-    for run in occurrences.chunk_by(|x, y| x.0 == y.0) {
-        let name = run.iter().any(|o| o.3);
-        if run.len() < 2 && !name {
+    let mut ranked: Vec<(f64, Cand)> = Vec::with_capacity(phrases.len() / 4);
+    for p in &phrases {
+        if p.tf < 2 && !p.name {
             continue;
         }
-        if run[0].2 == 1 && in_phrase[tokens[run[0].1 as usize].term as usize] >= run.len() as u32 {
+        if p.words == 1 && in_phrase[p.key[0] as usize] >= p.tf {
             continue;
         }
         // Shown: the first occurrence that does not start a sentence or lie in the title.
-        let shown = run
-            .iter()
-            .filter(|o| {
-                let t = &tokens[o.1 as usize];
-                !(t.initial || t.title)
-            })
-            .min_by_key(|o| o.1)
-            .or_else(|| run.iter().min_by_key(|o| o.1))
-            .expect("runs are not empty");
-        let first = shown.1 as usize;
-        let words = usize::from(shown.2);
-        let mut key = [u32::MAX; MAX_WORDS];
-        for (slot, tok) in key.iter_mut().zip(&tokens[first..first + words]) {
-            *slot = tok.term;
-        }
-        let tf = run.len() as u32;
+        let first = if p.first_plain == u32::MAX {
+            p.first
+        } else {
+            p.first_plain
+        } as usize;
+        let words = usize::from(p.words);
         let cand = Cand {
-            key,
+            key: p.key,
             first: first as u32,
             last: (first + words - 1) as u32,
             initial: tokens[first].initial || tokens[first].title,
         };
-        ranked.push((phrase_score(&key, tf, &terms, &pairs), cand));
+        ranked.push((phrase_score(&p.key, p.tf, &terms, &pairs), cand));
     }
     let order = |a: &(f64, Cand), b: &(f64, Cand)| {
         a.0.total_cmp(&b.0)
@@ -613,7 +685,12 @@ fn phrase_key(key: &[u32; MAX_WORDS]) -> u64 {
 
 /// YAKE phrase score: product of word scores over (1 + their sum) and the phrase's
 /// frequency; lower is better.
-fn phrase_score(key: &[u32; MAX_WORDS], tf: u32, terms: &[Term], pairs: &[u64]) -> f64 {
+fn phrase_score(
+    key: &[u32; MAX_WORDS],
+    tf: u32,
+    terms: &[Term],
+    pairs: &HashMap<u64, u32, Keyed>,
+) -> f64 {
     let mut prod = 1.0;
     let mut sum = 0.0;
     for (pos, &id) in key
@@ -626,10 +703,7 @@ fn phrase_score(key: &[u32; MAX_WORDS], tf: u32, terms: &[Term], pairs: &[u64]) 
             // A stop word inside a phrase ("Bank of England"): the more often its
             // neighbours go with it, the less it weakens the phrase.
             let (prev, next) = (key[pos - 1], key[pos + 1]);
-            let edge = |a: u32, b: u32| {
-                let k = pair_key(a, b);
-                (pairs.partition_point(|&p| p <= k) - pairs.partition_point(|&p| p < k)) as f64
-            };
+            let edge = |a: u32, b: u32| f64::from(pairs.get(&pair_key(a, b)).copied().unwrap_or(0));
             let p = edge(prev, id) / f64::from(terms[prev as usize].tf.max(1))
                 * (edge(id, next) / f64::from(t.tf.max(1)));
             prod *= 1.0 + (1.0 - p);
@@ -736,13 +810,33 @@ fn overlap(kept: &str, new: &str) -> Overlap {
         s.split(|c: char| c.is_whitespace() || c == '-')
             .filter(|w| !w.is_empty())
     }
+    // Each side split once into a small array (phrases have a few words); the comparison
+    // below then walks slices instead of re-splitting the new phrase per kept word.
+    const MAX: usize = 16;
+    fn fill<'a>(s: &'a str, buf: &mut [&'a str; MAX]) -> Option<usize> {
+        let mut n = 0;
+        for w in words(s) {
+            *buf.get_mut(n)? = w;
+            n += 1;
+        }
+        Some(n)
+    }
+    let (mut kb, mut nb) = ([""; MAX], [""; MAX]);
+    let (Some(kn), Some(nn)) = (fill(kept, &mut kb), fill(new, &mut nb)) else {
+        let k: Vec<&str> = words(kept).collect();
+        let n: Vec<&str> = words(new).collect();
+        return overlap_words(&k, &n);
+    };
+    overlap_words(&kb[..kn], &nb[..nn])
+}
+
+fn overlap_words(k: &[&str], n: &[&str]) -> Overlap {
     let same = |x: &str, y: &str| {
         let (s, l) = if x.len() <= y.len() { (x, y) } else { (y, x) };
         s == l || (s.chars().nth(3).is_some() && l.len() - s.len() <= 2 && l.starts_with(s))
     };
-    let (k, n) = (words(kept), words(new));
-    let (kn, nn) = (k.clone().count(), n.clone().count());
-    let common = k.filter(|w| n.clone().any(|x| same(w, x))).count();
+    let (kn, nn) = (k.len(), n.len());
+    let common = k.iter().filter(|w| n.iter().any(|x| same(w, x))).count();
     if common == kn && nn > kn {
         Overlap::Longer
     } else if common == nn || common == kn || common >= 2 {
