@@ -109,15 +109,8 @@ fn publishes_valid_records_drops_duplicates_and_dead_letters_bad_data() {
 
 #[test]
 fn offsets_never_pass_unacknowledged_output_and_failed_deliveries_are_retried() {
-    let broker = Broker::start();
-    let names = Names::new();
-    broker.create_topics(&names, 1);
     let n = 20;
-    produce(
-        &broker.bootstrap,
-        &names.input,
-        &(0..n).map(article).collect::<Vec<_>>(),
-    );
+    let (broker, names) = fed_with_articles(1, n);
     // From now on every produce request fails for a while; librdkafka gives up after
     // 300 ms, so the service's own retry loop has to bring the records through.
     let errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 60];
@@ -177,15 +170,8 @@ fn offsets_never_pass_unacknowledged_output_and_failed_deliveries_are_retried() 
 
 #[test]
 fn graceful_shutdown_drains_commits_and_a_restart_resumes_without_gap() {
-    let broker = Broker::start();
-    let names = Names::new();
-    broker.create_topics(&names, 3);
     let n = 3000;
-    produce(
-        &broker.bootstrap,
-        &names.input,
-        &(0..n).map(article).collect::<Vec<_>>(),
-    );
+    let (broker, names) = fed_with_articles(3, n);
     let s = settings(&broker.bootstrap, &names, &[]);
     let svc = Service::start(s.clone());
     svc.wait_for(60, "some progress", |m| m.published() >= 300);
@@ -226,6 +212,19 @@ fn graceful_shutdown_drains_commits_and_a_restart_resumes_without_gap() {
     );
 }
 
+/// A mock cluster with the topics made (`partitions` each) and `n` distinct articles fed.
+fn fed_with_articles(partitions: i32, n: usize) -> (Broker, Names) {
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, partitions);
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(0..n).map(article).collect::<Vec<_>>(),
+    );
+    (broker, names)
+}
+
 fn tracking_variant(i: usize) -> Vec<u8> {
     let mut v: serde_json::Value = serde_json::from_slice(&article(i)).unwrap();
     v["url"] =
@@ -235,15 +234,8 @@ fn tracking_variant(i: usize) -> Vec<u8> {
 
 #[test]
 fn restart_rebuilds_the_dedup_index_from_the_output_topic() {
-    let broker = Broker::start();
-    let names = Names::new();
-    broker.create_topics(&names, 2);
     let n = 50;
-    produce(
-        &broker.bootstrap,
-        &names.input,
-        &(0..n).map(article).collect::<Vec<_>>(),
-    );
+    let (broker, names) = fed_with_articles(2, n);
     let s = settings(&broker.bootstrap, &names, &[]);
     let svc = Service::start(s.clone());
     svc.wait_for(60, "published", |m| {

@@ -160,6 +160,24 @@ impl Expected {
             .collect()
     }
 
+    /// A shuffled feed: `unique` originals made by `make`, `copies` copies of originals
+    /// drawn at random, and `bad` bad messages.
+    pub fn mixed(
+        &mut self,
+        rng: &mut Rng,
+        (unique, copies, bad): (usize, usize, usize),
+        make: fn(usize) -> Vec<u8>,
+    ) -> Vec<Vec<u8>> {
+        let mut messages = self.originals(0..unique, make);
+        let ids: Vec<usize> = (0..copies)
+            .map(|_| rng.between(0, unique as u64 - 1) as usize)
+            .collect();
+        messages.extend(self.copies(ids, make));
+        messages.extend(self.bad(0..bad));
+        rng.shuffle(&mut messages);
+        messages
+    }
+
     pub fn bad(&mut self, ids: std::ops::Range<usize>) -> Vec<Vec<u8>> {
         ids.map(|i| {
             let (m, reason) = bad_message(i);

@@ -52,13 +52,7 @@ fn kill_9_at_random_points() {
     let mut rng = Rng::new("kill_9");
     let mut s = Scenario::new("kill_9", 3);
     let (unique, copies, bad) = (4000, 800, 250);
-    let mut messages = s.expected.originals(0..unique, article);
-    let ids: Vec<usize> = (0..copies)
-        .map(|_| rng.between(0, unique as u64 - 1) as usize)
-        .collect();
-    messages.extend(s.expected.copies(ids, article));
-    messages.extend(s.expected.bad(0..bad));
-    rng.shuffle(&mut messages);
+    let messages = s.expected.mixed(&mut rng, (unique, copies, bad), article);
     s.feed("all", &messages);
 
     // A kill lands after a random number of records published, or once (at random) at a
@@ -120,13 +114,7 @@ fn sigterm_under_load_drains_and_resumes_without_gap() {
     let mut rng = Rng::new("sigterm");
     let mut s = Scenario::new("sigterm", 3);
     let (unique, copies, bad) = (6000, 1000, 300);
-    let mut messages = s.expected.originals(0..unique, article);
-    let ids: Vec<usize> = (0..copies)
-        .map(|_| rng.between(0, unique as u64 - 1) as usize)
-        .collect();
-    messages.extend(s.expected.copies(ids, article));
-    messages.extend(s.expected.bad(0..bad));
-    rng.shuffle(&mut messages);
+    let messages = s.expected.mixed(&mut rng, (unique, copies, bad), article);
     s.feed("all", &messages);
     let fed = s.expected.fed as f64;
 
@@ -303,11 +291,7 @@ fn broker_outage_of_30s_then_recovery() {
 fn output_outage_applies_back_pressure_and_commits_nothing_unfinished() {
     let mut rng = Rng::new("output_outage");
     let mut s = Scenario::new("output_outage", 3).with_output_broker();
-    let mut messages = s.expected.originals(0..2000, article);
-    let ids: Vec<usize> = (0..300).map(|_| rng.between(0, 1999) as usize).collect();
-    messages.extend(s.expected.copies(ids, article));
-    messages.extend(s.expected.bad(0..100));
-    rng.shuffle(&mut messages);
+    let messages = s.expected.mixed(&mut rng, (2000, 300, 100), article);
     s.feed("all", &messages);
 
     let max_in_flight = 300.0;
@@ -425,11 +409,7 @@ fn output_rejecting_a_record_dead_letters_it() {
         .unwrap();
     assert!(largest < max, "ordinary records fit: {largest} bytes");
 
-    let mut messages = s.expected.originals(0..2000, article);
-    let ids: Vec<usize> = (0..200).map(|_| rng.between(0, 1999) as usize).collect();
-    messages.extend(s.expected.copies(ids, article));
-    messages.extend(s.expected.bad(0..100));
-    rng.shuffle(&mut messages);
+    let messages = s.expected.mixed(&mut rng, (2000, 200, 100), article);
     let half = messages.len() / 2;
     s.feed("first-half", &messages[..half]);
     s.feed_files("walls", &walls);
@@ -563,13 +543,9 @@ fn backlog_of_200k_in_bounded_memory_at_steady_pace() {
     let partitions = [24, 96, 4];
     let mut s = Scenario::on_mock_cluster("backlog", partitions);
     let (unique, copies, bad) = (196_000, 3_000, 1_000);
-    let mut messages = s.expected.originals(0..unique, small_article);
-    let ids: Vec<usize> = (0..copies)
-        .map(|_| rng.between(0, unique as u64 - 1) as usize)
-        .collect();
-    messages.extend(s.expected.copies(ids, small_article));
-    messages.extend(s.expected.bad(0..bad));
-    rng.shuffle(&mut messages);
+    let messages = s
+        .expected
+        .mixed(&mut rng, (unique, copies, bad), small_article);
     // Every partition must keep all it receives (the mock cluster's 5 MiB cap).
     let input_bytes: usize = messages.iter().map(|m| m.len() + 64).sum();
     let output_bytes = unique * (record_lens([small_article(unique).as_slice()])[0] + 256);
