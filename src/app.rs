@@ -540,24 +540,16 @@ pub async fn run(
 /// read the output and dead-letter topics up to their current end, so the records a
 /// partition's previous owner published before handing it over are in the dedup index and
 /// its uncommitted messages, redelivered here, are recognised as already done.
-fn await_handoff(
-    consumer: &Consumer_,
-    progress: &TailProgress,
-    timeout: Duration,
-    metrics: &Metrics,
-) {
+fn await_handoff(progress: &TailProgress, timeout: Duration, metrics: &Metrics) {
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut targets = Vec::new();
-    for (topic, partition) in progress.partitions() {
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(100));
-        match consumer.fetch_watermarks(&topic, partition, left) {
-            Ok((_, high)) => targets.push((topic, partition, high)),
-            Err(e) => warn!(topic, partition, error = %e, "hand-over: end offset unknown"),
+    let targets = match progress.end_offsets(timeout) {
+        Ok(t) => t,
+        Err(e) => {
+            warn!(error = format!("{e:#}"), "hand-over: end offsets unknown");
+            Vec::new()
         }
-    }
+    };
     let short = progress.wait_for(&targets, deadline);
     if short > 0 {
         metrics.handoff_timeouts.inc();
@@ -676,7 +668,7 @@ async fn consume(
                         continue; // not assigned any more, or an offset already being handled
                     };
                     if cshared.handoff_pending.swap(false, Ordering::AcqRel) {
-                        kafka::blocking(|| await_handoff(&consumer, &progress, handoff_timeout, &metrics));
+                        kafka::blocking(|| await_handoff(&progress, handoff_timeout, &metrics));
                     }
                     let len = payload_len(&msg);
                     shared.in_flight.fetch_add(1, Ordering::Relaxed);

@@ -42,6 +42,10 @@ pub struct RebuildReport {
 pub struct TailProgress {
     next: Mutex<HashMap<String, HashMap<i32, i64>>>,
     changed: Condvar,
+    /// A client for end-offset lookups only. Neither the reader nor the input consumer
+    /// will do: a request queues behind their long-polling fetches on the same broker
+    /// connection (up to `fetch.wait.max.ms`, 0.3-1 s per lookup measured).
+    lookups: std::sync::OnceLock<BaseConsumer>,
 }
 
 impl TailProgress {
@@ -62,6 +66,24 @@ impl TailProgress {
         }
         drop(m);
         self.changed.notify_all();
+    }
+
+    /// The current end offset of every followed partition: one "latest" lookup per broker.
+    pub fn end_offsets(&self, timeout: Duration) -> anyhow::Result<Vec<(String, i32, i64)>> {
+        let reader = self.lookups.get().context("changelog reader not started")?;
+        let mut latest = TopicPartitionList::new();
+        for (topic, partition) in self.partitions() {
+            latest.add_partition_offset(&topic, partition, Offset::End)?;
+        }
+        let ends = reader.offsets_for_times(latest, timeout)?;
+        Ok(ends
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(end) => Some((e.topic().to_owned(), e.partition(), end)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Every partition the reader follows.
@@ -117,6 +139,8 @@ pub fn spawn(
         // Its statistics would only repeat the main consumer's.
         .set("statistics.interval.ms", "0");
     let consumer: BaseConsumer = cfg.create().context("creating changelog reader")?;
+    let lookups: BaseConsumer = cfg.create().context("creating end-offset client")?;
+    let _ = progress.lookups.set(lookups);
     let topics = Topics {
         output: settings.kafka.output_topic.clone(),
         dlq: settings.kafka.dlq_topic.clone(),

@@ -331,3 +331,74 @@ fn missing_topics_keep_the_service_unready_until_they_exist() {
     svc.wait_for(30, "published", |m| m.published() == 1);
     svc.stop().unwrap();
 }
+
+#[test]
+fn the_changelog_reader_reports_how_far_it_has_read_each_partition() {
+    use newsflow::changelog::{spawn, TailProgress};
+    use std::sync::Arc;
+    let broker = Broker::start();
+    let names = Names::new();
+    broker.create_topics(&names, 2);
+    let records: Vec<Vec<u8>> = (0..7).map(article).collect();
+    produce(&broker.bootstrap, &names.output, &records);
+    let s = settings(&broker.bootstrap, &names, &[]);
+    let registry = prometheus::Registry::new();
+    let metrics = newsflow::metrics::Metrics::new(&registry).unwrap();
+    let pipeline = Arc::new(
+        newsflow::pipeline::Pipeline::new(newsflow::app::pipeline_options(&s), metrics.clone())
+            .unwrap(),
+    );
+    let progress = Arc::new(TailProgress::default());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (reader, rebuilt) = spawn(
+        &s,
+        &broker.bootstrap,
+        pipeline,
+        metrics,
+        progress.clone(),
+        stop.clone(),
+    )
+    .unwrap();
+    assert!(
+        rebuilt
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap()
+            .complete
+    );
+
+    // The end offsets of both topics' partitions: 7 records over the output's two.
+    let mut ends = progress.end_offsets(Duration::from_secs(10)).unwrap();
+    ends.sort();
+    let output: Vec<i64> = ends
+        .iter()
+        .filter(|(t, _, _)| *t == names.output)
+        .map(|e| e.2)
+        .collect();
+    assert_eq!(output.len(), 2);
+    assert_eq!(output.iter().sum::<i64>(), 7, "{ends:?}");
+    assert!(ends
+        .iter()
+        .filter(|(t, _, _)| *t == names.dlq)
+        .all(|e| e.2 == 0));
+    let now = || std::time::Instant::now() + Duration::from_secs(10);
+    assert_eq!(
+        progress.wait_for(&ends, now()),
+        0,
+        "the rebuild read them all"
+    );
+
+    // A record published later is waited for until the reader has it.
+    produce(&broker.bootstrap, &names.output, &[article(99)]);
+    let later = progress.end_offsets(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        later
+            .iter()
+            .filter(|(t, _, _)| *t == names.output)
+            .map(|e| e.2)
+            .sum::<i64>(),
+        8
+    );
+    assert_eq!(progress.wait_for(&later, now()), 0, "the tail read it");
+    stop.cancel();
+    reader.join().unwrap();
+}
