@@ -15,6 +15,36 @@ fn samples() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples"))
 }
 
+/// Feeds the sample corpus (12 messages: 7 unique articles, 2 copies, 3 bad) with
+/// `newsflow produce` and the given client properties.
+fn produce_samples(brokers: &str, topic: &str, properties: &[(&str, &str)]) {
+    let s = samples();
+    let mut produce = std::process::Command::new(env!("CARGO_BIN_EXE_newsflow"));
+    produce.args(["produce", "--brokers", brokers, "--topic", topic]);
+    for (k, v) in properties {
+        produce.args(["--property", &format!("{k}={v}")]);
+    }
+    let fed = produce
+        .arg(s.join("articles.ndjson"))
+        .arg(s.join("text/ferry-line.txt"))
+        .arg(s.join("text/museum-reopens.txt"))
+        .arg(s.join("bad-binary.bin"))
+        .output()
+        .unwrap();
+    assert!(
+        fed.status.success(),
+        "newsflow produce: {}",
+        String::from_utf8_lossy(&fed.stderr)
+    );
+}
+
+/// Waits until the service has handled the sample corpus.
+fn wait_samples_done(svc: &Newsflow) {
+    svc.wait_metric("newsflow_messages_consumed_total", 12.0, 60);
+    svc.wait_metric("newsflow_records_published_total", 7.0, 60);
+    svc.wait_metric("newsflow_dead_letters_total", 3.0, 60);
+}
+
 fn setup(partitions: i32) -> (Tansu, Names) {
     let broker = Tansu::start();
     let names = Names::new();
@@ -445,36 +475,14 @@ fn tls_with_a_client_certificate_end_to_end() {
     let mut svc = start(&names, &ca);
 
     // Feed through the same TLS listener with newsflow's own producer.
-    let s = samples();
-    let mut produce = std::process::Command::new(env!("CARGO_BIN_EXE_newsflow"));
-    produce.args(["produce", "--brokers", &brokers, "--topic", &names.input]);
-    for (k, v) in client
-        .iter()
-        .chain(&[("ssl.key.password", tls::KEY_PASSPHRASE)])
-    {
-        produce.args(["--property", &format!("{k}={v}")]);
-    }
-    let fed = produce
-        .arg(s.join("articles.ndjson"))
-        .arg(s.join("text/ferry-line.txt"))
-        .arg(s.join("text/museum-reopens.txt"))
-        .arg(s.join("bad-binary.bin"))
-        .output()
-        .unwrap();
-    assert!(
-        fed.status.success(),
-        "produce over TLS: {}",
-        String::from_utf8_lossy(&fed.stderr)
-    );
-    svc.wait_metric("newsflow_messages_consumed_total", 12.0, 60);
-    svc.wait_metric("newsflow_records_published_total", 7.0, 60);
-    svc.wait_metric("newsflow_dead_letters_total", 3.0, 60);
-
     let reader: Vec<(&str, &str)> = client
         .iter()
         .copied()
         .chain([("ssl.key.password", tls::KEY_PASSPHRASE)])
         .collect();
+    produce_samples(&brokers, &names.input, &reader);
+    wait_samples_done(&svc);
+
     let out = drain_topic_with(&brokers, &names.output, 7, 30, &reader);
     assert_eq!(out.len(), 7, "one record per unique article, read over TLS");
     let schema = schema();
@@ -529,4 +537,73 @@ fn tls_with_a_client_certificate_end_to_end() {
     assert_eq!(untrusting.wait_exit(30), Some(0));
     svc.signal("TERM");
     assert_eq!(svc.wait_exit(30), Some(0), "SIGTERM drains and exits 0");
+}
+
+#[test]
+#[ignore = "needs a real broker: run scripts/e2e.sh"]
+fn sasl_scram_end_to_end() {
+    const SERVICE_PASSWORD: &str = "service-pw-5d1e";
+    const FEEDER_PASSWORD: &str = "feeder-pw-77c0";
+    let (mut broker, names) = setup(2);
+    // Users are stored before authentication is switched on (storage survives the restart).
+    broker.create_user("newsflow", SERVICE_PASSWORD, "scram512");
+    broker.create_user("feeder", FEEDER_PASSWORD, "scram256");
+    broker.restart_with(&["--authentication"]);
+    let brokers = broker.bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The service: SCRAM-SHA-512, its password from a file (as from a mounted secret).
+    let start = |names: &Names, password: &str| {
+        let file = dir.path().join(format!("password-{}", names.group));
+        std::fs::write(&file, password).unwrap();
+        let file = file.to_string_lossy().into_owned();
+        let sets = [
+            ("kafka.properties.security.protocol", "sasl_plaintext"),
+            ("kafka.properties.sasl.mechanism", "SCRAM-SHA-512"),
+            ("kafka.properties.sasl.username", "newsflow"),
+            ("kafka.property_files.sasl.password", file.as_str()),
+        ];
+        Newsflow::start(&brokers, names, &sets, broker.dir.path())
+    };
+    let mut svc = start(&names, SERVICE_PASSWORD);
+    // The feeder and the reader: another user, SCRAM-SHA-256.
+    let feeder = [
+        ("security.protocol", "sasl_plaintext"),
+        ("sasl.mechanism", "SCRAM-SHA-256"),
+        ("sasl.username", "feeder"),
+        ("sasl.password", FEEDER_PASSWORD),
+    ];
+    produce_samples(&brokers, &names.input, &feeder);
+    wait_samples_done(&svc);
+    let out = drain_topic_with(&brokers, &names.output, 7, 30, &feeder);
+    assert_eq!(
+        out.len(),
+        7,
+        "one record per unique article, read with SCRAM"
+    );
+    let schema = schema();
+    for m in &out {
+        assert_valid(&schema, &m.json());
+    }
+
+    // A wrong password: authentication fails, nothing is consumed, not ready, errors
+    // counted, and the log says why.
+    let other = Names {
+        group: common::unique("group"),
+        ..names.clone()
+    };
+    let mut refused = start(&other, "not-the-password");
+    refused.wait_metric("newsflow_kafka_errors_total", 1.0, 30);
+    assert_eq!(refused.metric("newsflow_ready"), 0.0);
+    assert_eq!(refused.metric("newsflow_messages_consumed_total"), 0.0);
+    let log = refused.log_text();
+    assert!(log.contains("SASL authentication error"), "{log}");
+    for text in [&log, &svc.log_text()] {
+        for secret in [SERVICE_PASSWORD, FEEDER_PASSWORD, "not-the-password"] {
+            assert!(!text.contains(secret), "a password in the log");
+        }
+    }
+    refused.signal("TERM");
+    assert_eq!(refused.wait_exit(30), Some(0));
+    svc.signal("TERM");
+    assert_eq!(svc.wait_exit(30), Some(0));
 }

@@ -56,6 +56,8 @@ pub struct Tansu {
     pub port: u16,
     /// The port clients are told to connect to (a proxy's, or `port` itself).
     pub advertised: u16,
+    /// Extra `tansu broker` arguments (e.g. `--authentication`).
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -72,6 +74,7 @@ impl Tansu {
             dir,
             port,
             advertised,
+            args: Vec::new(),
             child: None,
         };
         t.spawn();
@@ -101,6 +104,7 @@ impl Tansu {
                 &advertised,
             ])
             .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(&self.args)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -144,6 +148,24 @@ impl Tansu {
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
+    }
+
+    /// Restarts the broker with extra `tansu broker` arguments (storage is kept).
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.restart();
+    }
+
+    /// Stores SCRAM credentials for `name` (`mechanism`: scram256 or scram512).
+    pub fn create_user(&self, name: &str, password: &str, mechanism: &str) {
+        let st = Command::new(tansu_bin())
+            .current_dir(self.dir.path())
+            .args(["user", "create", name, password, "--mechanism", mechanism])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "tansu user create {name}");
     }
 }
 
