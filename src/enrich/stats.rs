@@ -201,6 +201,8 @@ fn segment_ascii(bytes: &[u8]) -> u64 {
 }
 
 /// Abbreviations after which a full stop does not end a sentence (compared lower case).
+/// [`is_abbreviation`] matches the ones of up to five bytes; a test holds the two together.
+#[cfg(test)]
 const ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "capt", "gov",
     "sen", "rep", "rev", "vs", "etc", "no", "nos", "inc", "ltd", "co", "corp", "jan", "feb", "mar",
@@ -209,7 +211,8 @@ const ABBREVIATIONS: &[&str] = &[
     "nr", "z.b", "mme", "mlle", "sr", "sra", "sres", "av", "pres", "sig",
 ];
 
-/// Whether `word` (at most 5 bytes) is one of [`ABBREVIATIONS`], ignoring ASCII case.
+/// Whether `word` (at most 5 bytes) is an abbreviation after which a full stop does not
+/// end a sentence, ignoring ASCII case.
 fn is_abbreviation(word: &str) -> bool {
     let mut lower = [0u8; 5];
     let lower = &mut lower[..word.len()];
