@@ -258,11 +258,10 @@ impl<'a> Tokenizer<'a> {
             }
             word_key(&self.lower)
         };
-        let id = match self.ids.get(&key) {
-            Some(id) => *id,
-            None => {
-                let id = self.terms.len() as u32;
-                self.ids.insert(key, id);
+        let next = self.terms.len() as u32;
+        let id = *self.ids.entry(key).or_insert(next);
+        if id == next {
+            {
                 let single = word.chars().nth(1).is_none();
                 let stop = single || self.stop.contains_key(key);
                 if ascii {
@@ -276,9 +275,8 @@ impl<'a> Tokenizer<'a> {
                     numeric: letters == 0,
                     ..Term::default()
                 });
-                id
             }
-        };
+        }
         let first = if ascii {
             char::from(word.as_bytes()[0])
         } else {
@@ -516,7 +514,8 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     // Every possible phrase, grouped as its occurrences are met in text order.
     let mut phrases: Vec<Phrase> = Vec::with_capacity(tokens.len() * 2);
     let mut phrase_ids: HashMap<u64, u32, Keyed> =
-        HashMap::with_capacity_and_hasher(tokens.len() * 2, Keyed::default());
+        HashMap::with_capacity_and_hasher(tokens.len(), Keyed::default());
+    let mut single = vec![u32::MAX; terms.len()];
     for i in 0..tokens.len() {
         let t0 = &terms[tokens[i].term as usize];
         if t0.stop || t0.numeric {
@@ -542,7 +541,16 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             all_caps &= tk.stop || tok.caps;
             if !(tk.stop || tk.numeric) {
                 let next = phrases.len() as u32;
-                let id = *phrase_ids.entry(phrase_key(&key)).or_insert(next);
+                // Single words are found by term id; longer phrases by their packed key.
+                let slot = if n == 0 {
+                    &mut single[tok.term as usize]
+                } else {
+                    phrase_ids.entry(phrase_key(&key)).or_insert(next)
+                };
+                if *slot == u32::MAX {
+                    *slot = next;
+                }
+                let id = *slot;
                 if id == next {
                     phrases.push(Phrase {
                         key,
@@ -747,6 +755,7 @@ fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
         *slot += 1;
     }
 
+    let logs = Logs::get();
     for (id, t) in terms.iter_mut().enumerate() {
         if t.stop {
             continue;
@@ -754,8 +763,8 @@ fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
         let occ = &sentences[offsets[id] as usize..offsets[id + 1] as usize];
         let distinct = 1 + occ.windows(2).filter(|w| w[0] != w[1]).count();
         let tf = f64::from(t.tf);
-        let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + tf.ln());
-        let position = (3.0 + median(occ)).ln().ln();
+        let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + logs.ln(t.tf));
+        let position = logs.position(occ);
         let freq = tf / (mean + std);
         let pl = if t.left_total == 0 {
             0.0
@@ -770,6 +779,58 @@ fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
         let rel = (0.5 + pl * (tf / max_tf)) + (0.5 + pr * (tf / max_tf));
         let spread = distinct as f64 / n_sentences;
         t.score = (position * rel) / (case + freq / rel + spread / rel);
+    }
+}
+
+/// The logarithms [`score_terms`] takes of small term frequencies and sentence numbers,
+/// computed once with the same `f64::ln` calls (so the same bits); larger arguments are
+/// computed as they come.
+struct Logs {
+    /// `ln(k)` for term frequency `k`.
+    tf: [f64; Logs::TF],
+    /// `ln(ln(3 + m))` for twice the median sentence `m` (medians are whole or halves).
+    position: [f64; Logs::POSITION],
+}
+
+impl Logs {
+    const TF: usize = 256;
+    const POSITION: usize = 1024;
+
+    fn get() -> &'static Logs {
+        static LOGS: std::sync::OnceLock<Box<Logs>> = std::sync::OnceLock::new();
+        LOGS.get_or_init(|| {
+            let mut logs = Box::new(Logs {
+                tf: [0.0; Logs::TF],
+                position: [0.0; Logs::POSITION],
+            });
+            for (k, v) in logs.tf.iter_mut().enumerate() {
+                *v = (k as f64).ln();
+            }
+            for (m, v) in logs.position.iter_mut().enumerate() {
+                *v = (3.0 + m as f64 / 2.0).ln().ln();
+            }
+            logs
+        })
+    }
+
+    fn ln(&self, tf: u32) -> f64 {
+        match self.tf.get(tf as usize) {
+            Some(v) => *v,
+            None => f64::from(tf).ln(),
+        }
+    }
+
+    /// `ln(ln(3 + median))` of the sorted sentence numbers.
+    fn position(&self, sorted: &[u32]) -> f64 {
+        let twice = match sorted.len() {
+            0 => Some(0),
+            n if n % 2 == 1 => sorted[n / 2].checked_mul(2),
+            n => sorted[n / 2 - 1].checked_add(sorted[n / 2]),
+        };
+        match twice.and_then(|t| self.position.get(t as usize)) {
+            Some(v) => *v,
+            None => (3.0 + median(sorted)).ln().ln(),
+        }
     }
 }
 
@@ -970,6 +1031,35 @@ mod tests {
         ] {
             assert_eq!(within_one_edit(a, b), one, "{a} {b}");
             assert_eq!(within_one_edit(a, b), edit_distance(a, b) <= 1, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn tabled_logarithms_are_the_computed_ones() {
+        let logs = Logs::get();
+        for tf in (0..600).chain([u32::MAX]) {
+            assert_eq!(logs.ln(tf).to_bits(), f64::from(tf).ln().to_bits(), "{tf}");
+        }
+        let cases: [&[u32]; 7] = [
+            &[],
+            &[0],
+            &[3],
+            &[2, 5],
+            &[0, 1, 2, 9],
+            &[600, 700],
+            &[u32::MAX - 1, u32::MAX],
+        ];
+        for occ in cases {
+            let want = (3.0 + median(occ)).ln().ln();
+            assert_eq!(logs.position(occ).to_bits(), want.to_bits(), "{occ:?}");
+        }
+        for a in 0..520u32 {
+            for b in [a, a + 1] {
+                let want = (3.0 + median(&[a, b])).ln().ln();
+                assert_eq!(logs.position(&[a, b]).to_bits(), want.to_bits());
+                let want = (3.0 + median(&[a])).ln().ln();
+                assert_eq!(logs.position(&[a]).to_bits(), want.to_bits());
+            }
         }
     }
 
