@@ -546,8 +546,13 @@ fn await_handoff(progress: &TailProgress, timeout: Duration, metrics: &Metrics) 
     let targets = match progress.end_offsets(timeout) {
         Ok(t) => t,
         Err(e) => {
-            warn!(error = format!("{e:#}"), "hand-over: end offsets unknown");
-            Vec::new()
+            // Nothing to wait for: counted like a timeout, the index may be behind.
+            metrics.handoff_timeouts.inc();
+            warn!(
+                error = format!("{e:#}"),
+                "hand-over: end offsets unknown; consuming without waiting"
+            );
+            return;
         }
     };
     let short = progress.wait_for(&targets, deadline);
