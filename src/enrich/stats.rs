@@ -119,6 +119,21 @@ fn latin_class(c: char) -> Option<Wb> {
     }
 }
 
+/// UAX #29 rules WB5–WB13b: whether neighbours `a` and `b` stay in one segment, given the
+/// class before `a` and (asked only when needed) the class after `b`.
+fn joins(before: Wb, a: Wb, b: Wb, next: impl FnOnce() -> Wb) -> bool {
+    use Wb::*;
+    match (a, b) {
+        (Letter | Digit, Letter | Digit) => true,
+        (Letter | Digit | Extend, Extend) | (Extend, Letter | Digit) => true,
+        (Letter, MidLetter | MidNumLet) => next() == Letter,
+        (MidLetter | MidNumLet, Letter) => before == Letter,
+        (Digit, MidNum | MidNumLet) => next() == Digit,
+        (MidNum | MidNumLet, Digit) => before == Digit,
+        _ => false,
+    }
+}
+
 /// Words in a piece without whitespace, given its characters' classes: UAX #29 rules
 /// WB5–WB13b decide whether each pair of neighbours stays in one segment; segments with a
 /// letter or digit count.
@@ -131,16 +146,7 @@ fn segment_words(len: usize, class: impl Fn(usize) -> Wb) -> u64 {
         let b = class(i);
         if i > 0 {
             let next = || if i + 1 < len { class(i + 1) } else { Other };
-            let joined = match (a, b) {
-                (Letter | Digit, Letter | Digit) => true,
-                (Letter | Digit | Extend, Extend) | (Extend, Letter | Digit) => true,
-                (Letter, MidLetter | MidNumLet) => next() == Letter,
-                (MidLetter | MidNumLet, Letter) => before == Letter,
-                (Digit, MidNum | MidNumLet) => next() == Digit,
-                (MidNum | MidNumLet, Digit) => before == Digit,
-                _ => false,
-            };
-            if !joined {
+            if !joins(before, a, b, next) {
                 count += u64::from(alnum);
                 alnum = false;
             }
@@ -166,16 +172,7 @@ fn segment_ascii(bytes: &[u8]) -> u64 {
         let b = class(i);
         if i > 0 {
             let next = || if i + 1 < len { class(i + 1) } else { Other };
-            let joined = match (a, b) {
-                (Letter | Digit, Letter | Digit) => true,
-                (Letter | Digit | Extend, Extend) | (Extend, Letter | Digit) => true,
-                (Letter, MidLetter | MidNumLet) => next() == Letter,
-                (MidLetter | MidNumLet, Letter) => before == Letter,
-                (Digit, MidNum | MidNumLet) => next() == Digit,
-                (MidNum | MidNumLet, Digit) => before == Digit,
-                _ => false,
-            };
-            if !joined {
+            if !joins(before, a, b, next) {
                 count += u64::from(alnum);
                 alnum = false;
             }
