@@ -138,32 +138,25 @@ fn joins(before: Wb, a: Wb, b: Wb, next: impl FnOnce() -> Wb) -> bool {
 /// WB5–WB13b decide whether each pair of neighbours stays in one segment; segments with a
 /// letter or digit count.
 fn segment_words(len: usize, class: impl Fn(usize) -> Wb) -> u64 {
-    use Wb::*;
-    let mut count = 0;
-    let mut alnum = false;
-    let (mut before, mut a) = (Other, Other);
-    for i in 0..len {
-        let b = class(i);
-        if i > 0 {
-            let next = || if i + 1 < len { class(i + 1) } else { Other };
-            if !joins(before, a, b, next) {
-                count += u64::from(alnum);
-                alnum = false;
-            }
-        }
-        alnum |= matches!(b, Letter | Digit);
-        before = a;
-        a = b;
-    }
-    count + u64::from(alnum)
+    segment(len, class, |_| 0)
 }
 
 /// [`segment_words`] over ASCII bytes, skipping runs of letters and digits (which always
 /// join) a byte at a time.
 fn segment_ascii(bytes: &[u8]) -> u64 {
+    let alnum_run = |i: usize| {
+        bytes[i..]
+            .iter()
+            .position(|c| !c.is_ascii_alphanumeric())
+            .unwrap_or(bytes.len() - i)
+    };
+    segment(bytes.len(), |k| WB[usize::from(bytes[k])], alnum_run)
+}
+
+/// The segmenter behind both: `alnum_run(i)` is how many letters and digits start at `i`
+/// that may be skipped at once after a letter or digit (0: look at each).
+fn segment(len: usize, class: impl Fn(usize) -> Wb, alnum_run: impl Fn(usize) -> usize) -> u64 {
     use Wb::*;
-    let len = bytes.len();
-    let class = |k: usize| WB[usize::from(bytes[k])];
     let mut count = 0;
     let mut alnum = false;
     let (mut before, mut a) = (Other, Other);
@@ -183,10 +176,7 @@ fn segment_ascii(bytes: &[u8]) -> u64 {
         i += 1;
         if matches!(a, Letter | Digit) {
             // Every following letter or digit joins: `alnum` is already set.
-            let run = bytes[i..]
-                .iter()
-                .position(|c| !c.is_ascii_alphanumeric())
-                .unwrap_or(len - i);
+            let run = alnum_run(i);
             if run > 0 {
                 i += run;
                 before = class(i - 2);
