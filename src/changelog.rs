@@ -86,6 +86,11 @@ impl TailProgress {
             .collect())
     }
 
+    /// How many of `targets` have not been read up to their offset yet.
+    pub fn short_of(&self, targets: &[(String, i32, i64)]) -> usize {
+        short_of(&self.lock(), targets)
+    }
+
     /// Every partition the reader follows.
     pub fn partitions(&self) -> Vec<(String, i32)> {
         self.lock()
@@ -99,14 +104,7 @@ impl TailProgress {
     pub fn wait_for(&self, targets: &[(String, i32, i64)], deadline: Instant) -> usize {
         let mut m = self.lock();
         loop {
-            let short = targets
-                .iter()
-                .filter(|(t, p, end)| {
-                    m.get(t.as_str())
-                        .and_then(|ps| ps.get(p))
-                        .is_none_or(|next| next < end)
-                })
-                .count();
+            let short = short_of(&m, targets);
             let now = Instant::now();
             if short == 0 || now >= deadline {
                 return short;
@@ -118,6 +116,18 @@ impl TailProgress {
                 .0;
         }
     }
+}
+
+/// How many of `targets` (topic, partition, offset) have not been read up to their offset.
+fn short_of(next: &HashMap<String, HashMap<i32, i64>>, targets: &[(String, i32, i64)]) -> usize {
+    targets
+        .iter()
+        .filter(|(t, p, end)| {
+            next.get(t.as_str())
+                .and_then(|ps| ps.get(p))
+                .is_none_or(|next| next < end)
+        })
+        .count()
 }
 
 /// Starts the changelog reader on its own thread. The receiver yields one report when the
@@ -167,8 +177,8 @@ pub fn spawn(
     Ok((handle, rx))
 }
 
-/// End offset per (topic, partition) that the rebuild must reach.
-type EndOffsets = HashMap<(String, i32), i64>;
+/// The end offsets (topic, partition, offset) the rebuild must read up to.
+type EndOffsets = Vec<(String, i32, i64)>;
 
 struct Topics {
     output: String,
@@ -203,7 +213,7 @@ fn assign_window(
     let starts = consumer
         .offsets_for_times(by_time, timeout)
         .context("offsets for the window start")?;
-    let mut remaining = HashMap::new();
+    let mut ends = Vec::new();
     let mut assign = TopicPartitionList::new();
     for e in starts.elements() {
         let (low, high) = consumer.fetch_watermarks(e.topic(), e.partition(), timeout)?;
@@ -215,13 +225,13 @@ fn assign_window(
             _ => low,
         };
         if start < high {
-            remaining.insert((e.topic().to_owned(), e.partition()), high);
+            ends.push((e.topic().to_owned(), e.partition(), high));
         }
         assign.add_partition_offset(e.topic(), e.partition(), Offset::Offset(start))?;
         progress.advance(e.topic(), e.partition(), start);
     }
     consumer.assign(&assign)?;
-    Ok((assign.count(), remaining))
+    Ok((assign.count(), ends))
 }
 
 fn dead_letter_source(m: &rdkafka::message::BorrowedMessage<'_>) -> Option<(String, i32, i64)> {
@@ -253,8 +263,8 @@ fn read(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let since = chrono::Utc::now().timestamp_millis() - window.as_millis() as i64;
-    let (partitions, mut remaining) = assign_window(consumer, topics, since, progress)?;
-    info!(output = %topics.output, dlq = %topics.dlq, partitions, to_read = remaining.len(),
+    let (partitions, ends) = assign_window(consumer, topics, since, progress)?;
+    info!(output = %topics.output, dlq = %topics.dlq, partitions, to_read = ends.len(),
           "rebuilding dedup index from the output topic");
 
     let mut records = 0u64;
@@ -275,7 +285,7 @@ fn read(
         );
         let _ = report.send(r);
     };
-    if remaining.is_empty() {
+    if ends.is_empty() {
         finish(0, true);
         rebuilding = false;
     }
@@ -301,27 +311,20 @@ fn read(
                     }
                 }
                 progress.advance(m.topic(), m.partition(), m.offset() + 1);
-                if rebuilding {
-                    let key = (m.topic().to_owned(), m.partition());
-                    if remaining
-                        .get(&key)
-                        .is_some_and(|end| m.offset() + 1 >= *end)
-                    {
-                        remaining.remove(&key);
-                    }
-                }
             }
             Some(Err(e)) => warn!(error = %e, "changelog read failed"),
             None => {}
         }
         if rebuilding {
-            if remaining.is_empty() {
+            // The rebuild is over when the reader's progress reaches the end offsets.
+            let left = progress.short_of(&ends);
+            if left == 0 {
                 finish(records, true);
                 rebuilding = false;
             } else if started.elapsed() > deadline {
                 warn!(
                     records,
-                    partitions_left = remaining.len(),
+                    partitions_left = left,
                     "dedup rebuild deadline passed; continuing with a partial index"
                 );
                 finish(records, false);
@@ -329,7 +332,7 @@ fn read(
             } else if last_log.elapsed() > Duration::from_secs(5) {
                 info!(
                     records,
-                    partitions_left = remaining.len(),
+                    partitions_left = left,
                     "dedup index rebuild in progress"
                 );
                 last_log = Instant::now();
