@@ -45,6 +45,18 @@ fn wait_samples_done(svc: &Newsflow) {
     svc.wait_metric("newsflow_dead_letters_total", 3.0, 60);
 }
 
+/// A service the broker does not let in: client errors counted, not ready, nothing
+/// consumed, and the log says `why`. Returns the log.
+fn assert_refused(svc: &Newsflow, why: &str) -> String {
+    svc.wait_metric("newsflow_kafka_errors_total", 1.0, 30);
+    assert_eq!(svc.metric("newsflow_ready"), 0.0);
+    assert_eq!(svc.metric("newsflow_messages_consumed_total"), 0.0);
+    assert_eq!(svc.get("/readyz").0, 503);
+    let log = svc.log_text();
+    assert!(log.contains(why), "the log says why ({why}): {log}");
+    log
+}
+
 fn setup(partitions: i32) -> (Tansu, Names) {
     let broker = Tansu::start();
     let names = Names::new();
@@ -507,15 +519,7 @@ fn tls_with_a_client_certificate_end_to_end() {
         ..names.clone()
     };
     let mut untrusting = start(&names2, &pki.path("other-ca.pem"));
-    untrusting.wait_metric("newsflow_kafka_errors_total", 1.0, 30);
-    assert_eq!(untrusting.metric("newsflow_ready"), 0.0);
-    assert_eq!(untrusting.metric("newsflow_messages_consumed_total"), 0.0);
-    assert_eq!(untrusting.get("/readyz").0, 503);
-    let log = untrusting.log_text();
-    assert!(
-        log.contains("certificate verify failed"),
-        "the log says why: {log}"
-    );
+    let log = assert_refused(&untrusting, "certificate verify failed");
 
     // The passphrase never appears in logs or in check-config.
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_newsflow"))
@@ -592,11 +596,7 @@ fn sasl_scram_end_to_end() {
         ..names.clone()
     };
     let mut refused = start(&other, "not-the-password");
-    refused.wait_metric("newsflow_kafka_errors_total", 1.0, 30);
-    assert_eq!(refused.metric("newsflow_ready"), 0.0);
-    assert_eq!(refused.metric("newsflow_messages_consumed_total"), 0.0);
-    let log = refused.log_text();
-    assert!(log.contains("SASL authentication error"), "{log}");
+    let log = assert_refused(&refused, "SASL authentication error");
     for text in [&log, &svc.log_text()] {
         for secret in [SERVICE_PASSWORD, FEEDER_PASSWORD, "not-the-password"] {
             assert!(!text.contains(secret), "a password in the log");
