@@ -90,6 +90,10 @@ enum Cmd {
     Pipeline {
         #[command(flatten)]
         corpus: CorpusArgs,
+        /// Also write every published record, one per line, to this file, processed at a
+        /// fixed time so two builds' files can be compared byte for byte.
+        #[arg(long)]
+        records: Option<PathBuf>,
     },
     /// Feed the corpus to a topic (bulk, or paced with --rate).
     Feed {
@@ -253,7 +257,7 @@ fn main() -> anyhow::Result<()> {
             }
             Cmd::Embedded { run } => sweep(&Target::Embedded, &run).await,
             Cmd::Window { sizes, count, size } => window(&list(&sizes)?, count, size),
-            Cmd::Pipeline { corpus } => pipeline(&corpus),
+            Cmd::Pipeline { corpus, records } => pipeline(&corpus, records.as_deref()),
             Cmd::Report { json } => {
                 let runs: Vec<RunStats> = std::fs::read_to_string(&json)
                     .with_context(|| format!("reading {}", json.display()))?
@@ -1594,7 +1598,7 @@ fn window(sizes: &[usize], count: usize, size: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
+fn pipeline(corpus: &CorpusArgs, records_to: Option<&std::path::Path>) -> anyhow::Result<()> {
     use newsflow::pipeline::{Pipeline, PipelineOptions, SourceMeta};
     let payloads: Vec<Vec<u8>> =
         Corpus::generate(CorpusOptions::new(corpus.size, corpus.seed), corpus.count)
@@ -1604,7 +1608,11 @@ fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
     let bytes: usize = payloads.iter().map(Vec::len).sum();
     let metrics = Metrics::new(&prometheus::Registry::new())?;
     let pipeline = Pipeline::new(PipelineOptions::default(), metrics)?;
-    let now = chrono::Utc::now();
+    let now = match records_to {
+        Some(_) => chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("valid time"),
+        None => chrono::Utc::now(),
+    };
+    let mut out = Vec::new();
     let t = Instant::now();
     let (mut records, mut record_bytes) = (0usize, 0usize);
     for (k, p) in payloads.iter().enumerate() {
@@ -1619,9 +1627,16 @@ fn pipeline(corpus: &CorpusArgs) -> anyhow::Result<()> {
         {
             records += 1;
             record_bytes += payload.len();
+            if records_to.is_some() {
+                out.extend_from_slice(&payload);
+                out.push(b'\n');
+            }
         }
     }
     let secs = t.elapsed().as_secs_f64();
+    if let Some(path) = records_to {
+        std::fs::write(path, &out).with_context(|| format!("writing {}", path.display()))?;
+    }
     println!(
         "{} articles in {secs:.2}s: {:.0} articles/s, {:.1} MB/s; {records} records of {} bytes on average",
         corpus.count,
