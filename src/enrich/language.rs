@@ -7,7 +7,9 @@
 //! is `None` and the confidence is still reported.
 
 use anyhow::bail;
-use whatlang::{Detector, Lang};
+use whatlang::Lang;
+
+use super::trigrams::FastDetector;
 
 use crate::model::{Article, Language};
 
@@ -110,14 +112,14 @@ pub fn iso639_1(lang: Lang) -> &'static str {
         .unwrap_or_else(|| lang.code())
 }
 
-fn from_iso639_1(code: &str) -> Option<Lang> {
+pub(crate) fn from_iso639_1(code: &str) -> Option<Lang> {
     CODES.iter().find(|(_, c)| *c == code).map(|(l, _)| *l)
 }
 
 /// The configured detector.
 #[derive(Debug)]
 pub struct LanguageDetector {
-    detector: Detector,
+    detector: FastDetector,
     min_confidence: f64,
 }
 
@@ -128,7 +130,7 @@ impl LanguageDetector {
             bail!("min_language_confidence must lie in 0..=1, got {min_confidence}");
         }
         let detector = if languages.is_empty() {
-            Detector::new()
+            FastDetector::new(None)
         } else {
             let mut allow = Vec::with_capacity(languages.len());
             for code in languages {
@@ -141,7 +143,7 @@ impl LanguageDetector {
                     ),
                 }
             }
-            Detector::with_allowlist(allow)
+            FastDetector::new(Some(allow))
         };
         Ok(LanguageDetector {
             detector,
@@ -158,7 +160,7 @@ impl LanguageDetector {
         if short.1
             && info
                 .as_ref()
-                .is_none_or(|i| i.confidence() < QUICK_CONFIDENCE)
+                .is_none_or(|i| i.confidence < QUICK_CONFIDENCE)
         {
             info = self
                 .detector
@@ -166,10 +168,10 @@ impl LanguageDetector {
         }
         match info {
             Some(info) => {
-                let confidence = (info.confidence() * 1000.0).round() / 1000.0;
+                let confidence = (info.confidence * 1000.0).round() / 1000.0;
                 Language {
                     code: (confidence >= self.min_confidence)
-                        .then(|| iso639_1(info.lang()).to_owned()),
+                        .then(|| iso639_1(info.lang).to_owned()),
                     confidence,
                     hint,
                 }

@@ -25,6 +25,7 @@ pub mod language;
 pub mod orgs;
 pub mod source;
 pub mod stats;
+pub mod trigrams;
 
 use std::path::PathBuf;
 
