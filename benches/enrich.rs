@@ -105,6 +105,45 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    // The detector alone, whatlang's own and newsflow's inverted-index port (same
+    // answers), on what the stage gives it first: title and the first 300 body characters.
+    let samples: Vec<String> = articles
+        .iter()
+        .map(|a| {
+            let end = a
+                .body
+                .char_indices()
+                .nth(300)
+                .map_or(a.body.len(), |(i, _)| i);
+            format!("{}. {}", a.title, &a.body[..end])
+        })
+        .collect();
+    let allow: Vec<whatlang::Lang> = EnrichOptions::default()
+        .languages
+        .iter()
+        .map(|code| {
+            *whatlang::Lang::all()
+                .iter()
+                .find(|l| newsflow::enrich::language::iso639_1(**l) == code)
+                .expect("known language")
+        })
+        .collect();
+    let fast = newsflow::enrich::trigrams::FastDetector::new(Some(allow.clone()));
+    let whatlang = whatlang::Detector::with_allowlist(allow);
+    g.bench_function("detector_whatlang", |b| {
+        b.iter(|| {
+            for s in &samples {
+                black_box(whatlang.detect(black_box(s)));
+            }
+        })
+    });
+    g.bench_function("detector_inverted_index", |b| {
+        b.iter(|| {
+            for s in &samples {
+                black_box(fast.detect(black_box(s)));
+            }
+        })
+    });
     g.bench_function("stats", |b| {
         b.iter(|| {
             for a in &articles {

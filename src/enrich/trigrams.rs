@@ -52,12 +52,41 @@ pub struct Detection {
 }
 
 /// The allowed languages' profiles of one script, indexed by trigram.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ScriptProfiles {
     /// Allowed languages in whatlang's profile order (the order it scores them in).
     langs: Vec<Lang>,
-    /// Trigram → (index into `langs`, rank in that language's profile).
-    index: HashMap<u64, Vec<(u16, u16)>, Fx>,
+    /// Trigram → its range in `entries`. One flat array rather than a `Vec` per trigram:
+    /// the lookups are the detector's hot loop, and scattered small allocations cost a
+    /// cache miss each.
+    index: HashMap<u64, (u32, u32), Fx>,
+    /// (index into `langs`, rank in that language's profile), grouped by trigram.
+    entries: Vec<(u16, u16)>,
+}
+
+impl ScriptProfiles {
+    fn build(profiles: Vec<(Lang, Vec<u64>)>) -> Self {
+        let mut by_trigram: HashMap<u64, Vec<(u16, u16)>, Fx> = HashMap::default();
+        for (lang_index, (_, trigrams)) in profiles.iter().enumerate() {
+            for (rank, &t) in trigrams.iter().enumerate() {
+                by_trigram
+                    .entry(t)
+                    .or_default()
+                    .push((lang_index as u16, rank as u16));
+            }
+        }
+        let mut index = HashMap::with_capacity_and_hasher(by_trigram.len(), Fx::default());
+        let mut entries = Vec::new();
+        for (t, list) in by_trigram {
+            index.insert(t, (entries.len() as u32, list.len() as u32));
+            entries.extend(list);
+        }
+        ScriptProfiles {
+            langs: profiles.into_iter().map(|(lang, _)| lang).collect(),
+            index,
+            entries,
+        }
+    }
 }
 
 /// whatlang's detection with the allow list it was built with.
@@ -79,8 +108,7 @@ impl FastDetector {
             ),
             None => (FilterList::All, Detector::new()),
         };
-        let mut latin = ScriptProfiles::default();
-        let mut cyrillic = ScriptProfiles::default();
+        let (mut latin, mut cyrillic) = (Vec::new(), Vec::new());
         for line in PROFILES.lines().filter(|l| !l.starts_with('#')) {
             let mut parts = line.splitn(3, ' ');
             let (Some(script), Some(code), Some(trigrams)) =
@@ -97,22 +125,15 @@ impl FastDetector {
                 "cyrillic" => &mut cyrillic,
                 other => panic!("unexpected script {other:?} in trigram profiles"),
             };
-            let lang_index = profiles.langs.len() as u16;
-            profiles.langs.push(lang);
             let chars: Vec<char> = trigrams.chars().collect();
             assert_eq!(chars.len(), 3 * MAX_TRIGRAM_DISTANCE as usize, "{code}");
-            for (rank, t) in chars.chunks_exact(3).enumerate() {
-                profiles
-                    .index
-                    .entry(key(t[0], t[1], t[2]))
-                    .or_default()
-                    .push((lang_index, rank as u16));
-            }
+            let keys = chars.chunks_exact(3).map(|t| key(t[0], t[1], t[2]));
+            profiles.push((lang, keys.collect()));
         }
         FastDetector {
             filter,
-            latin,
-            cyrillic,
+            latin: ScriptProfiles::build(latin),
+            cyrillic: ScriptProfiles::build(cyrillic),
             fallback,
         }
     }
@@ -181,8 +202,9 @@ impl ScriptProfiles {
         // total minus, for each trigram both share, MAX_TRIGRAM_DISTANCE - |difference|.
         let mut saved = vec![0i64; self.langs.len()];
         for (text_rank, key) in ranked.iter().enumerate() {
-            if let Some(entries) = self.index.get(key) {
-                for &(lang, profile_rank) in entries {
+            if let Some(&(start, len)) = self.index.get(key) {
+                let (start, len) = (start as usize, len as usize);
+                for &(lang, profile_rank) in &self.entries[start..start + len] {
                     let diff = (text_rank as i64 - i64::from(profile_rank)).abs();
                     saved[usize::from(lang)] += i64::from(MAX_TRIGRAM_DISTANCE) - diff;
                 }
