@@ -30,3 +30,11 @@ pub mod offsets;
 pub mod pipeline;
 pub mod produce;
 pub mod telemetry;
+
+/// mimalloc instead of glibc's allocator: the stages allocate a few hundred small blocks
+/// per article, and glibc's malloc and free were about a tenth of the pipeline's time
+/// (`perf record` on `examples/e2e pipeline`); mimalloc makes the whole pipeline ≈ 8%
+/// faster (BENCHMARKS.md). Declared in the library so the binary, the tests, the
+/// benchmarks and the examples all run on the allocator that ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
