@@ -128,7 +128,7 @@ fn stages(c: &mut Criterion) {
                 .expect("known language")
         })
         .collect();
-    let fast = newsflow::enrich::trigrams::FastDetector::new(Some(allow.clone()));
+    let fast = newsflow::enrich::detector::FastDetector::new(Some(allow.clone()));
     let whatlang = whatlang::Detector::with_allowlist(allow);
     g.bench_function("detector_whatlang", |b| {
         b.iter(|| {

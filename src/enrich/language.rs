@@ -9,7 +9,7 @@
 use anyhow::bail;
 use whatlang::Lang;
 
-use super::trigrams::FastDetector;
+use super::detector::FastDetector;
 
 use crate::model::{Article, Language};
 

@@ -18,6 +18,7 @@
 //! Accuracy on the labelled set in `eval/enrich/` is measured by [`eval::run_eval`].
 
 pub mod countries;
+pub mod detector;
 pub mod eval;
 pub mod gazetteer;
 pub mod keywords;
@@ -25,7 +26,6 @@ pub mod language;
 pub mod orgs;
 pub mod source;
 pub mod stats;
-pub mod trigrams;
 
 use std::path::PathBuf;
 
