@@ -20,6 +20,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::stats::ends_sentence;
+use table::IdTable;
+
+mod table;
 
 const STOP_EN: &str = include_str!("../../data/stopwords/en.txt");
 const STOP_OTHER: &[(&str, &str)] = &[
@@ -218,7 +221,7 @@ struct Tokenizer<'a> {
     capitals_mark_names: bool,
     title_end: usize,
     /// Term id by [`word_key`].
-    ids: HashMap<u64, u32, Fx>,
+    ids: IdTable,
     terms: Vec<Term>,
     tokens: Vec<Token>,
     lower: String,
@@ -228,59 +231,32 @@ struct Tokenizer<'a> {
 
 impl<'a> Tokenizer<'a> {
     fn push(&mut self, start: usize, end: usize) {
-        let word = &self.text[start..end];
         // One pass for the lower-cased key and the word's shape; the lower-case form itself
-        // is only written out for new terms.
-        let (mut letters, mut has_lower) = (0u32, false);
-        let ascii = word.is_ascii();
-        let key = if ascii {
-            let mut h = FxHasher::default();
-            for chunk in word.as_bytes().chunks(8) {
-                let x = match <[u8; 8]>::try_from(chunk) {
-                    Ok(full) => u64::from_le_bytes(full),
-                    Err(_) => chunk
-                        .iter()
-                        .rev()
-                        .fold(0u64, |acc, &b| acc << 8 | u64::from(b)),
-                };
-                let lower = x | (ascii_in_range(x, b'A', b'Z') >> 2);
-                has_lower |= ascii_in_range(x, b'a', b'z') != 0;
-                letters += ascii_in_range(lower, b'a', b'z').count_ones();
-                h.add(lower);
+        // is only written out for new stop words.
+        let (key, letters, has_lower, ascii) = match ascii_key(self.text.as_bytes(), start, end) {
+            Some((key, letters, has_lower)) => (key, letters, has_lower, true),
+            None => {
+                let (mut letters, mut has_lower) = (0u32, false);
+                self.lower.clear();
+                for c in self.text[start..end].chars() {
+                    letters += u32::from(c.is_alphabetic());
+                    has_lower |= c.is_lowercase();
+                    self.lower.extend(c.to_lowercase());
+                }
+                (word_key(&self.lower), letters.min(2), has_lower, false)
             }
-            h.finish()
-        } else {
-            self.lower.clear();
-            for c in word.chars() {
-                letters += u32::from(c.is_alphabetic());
-                has_lower |= c.is_lowercase();
-                self.lower.extend(c.to_lowercase());
-            }
-            word_key(&self.lower)
         };
         let next = self.terms.len() as u32;
-        let id = *self.ids.entry(key).or_insert(next);
+        let id = self.ids.get_or_insert(key, next);
         if id == next {
-            {
-                let single = word.chars().nth(1).is_none();
-                let stop = single || self.stop.contains_key(key);
-                if ascii {
-                    self.lower.clear();
-                    self.lower.push_str(word);
-                    self.lower.make_ascii_lowercase();
-                }
-                self.terms.push(Term {
-                    stop,
-                    conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
-                    numeric: letters == 0,
-                    ..Term::default()
-                });
-            }
+            self.new_term(start, end, key, letters, ascii);
         }
-        let first = if ascii {
-            char::from(word.as_bytes()[0])
+        let (first_lower, first_upper) = if ascii {
+            let b = self.text.as_bytes()[start];
+            (b.is_ascii_lowercase(), b.is_ascii_uppercase())
         } else {
-            word.chars().next().unwrap_or(' ')
+            let first = self.text[start..].chars().next().unwrap_or(' ');
+            (first.is_lowercase(), first.is_uppercase())
         };
         let acronym = letters >= 2 && !has_lower;
         let title = start < self.title_end;
@@ -291,9 +267,9 @@ impl<'a> Tokenizer<'a> {
             // "US", "WHO": all-capital words are names, never stop words.
             t.stop = false;
             t.conjunction = false;
-        } else if first.is_lowercase() {
+        } else if first_lower {
             t.tf_lower += 1;
-        } else if !self.initial && !title && first.is_uppercase() {
+        } else if !self.initial && !title && first_upper {
             t.tf_upper += 1;
         }
         self.tokens.push(Token {
@@ -303,10 +279,30 @@ impl<'a> Tokenizer<'a> {
             sentence: self.sentence,
             initial: self.initial,
             closes: false,
-            caps: acronym || (self.capitals_mark_names && first.is_uppercase()),
+            caps: acronym || (self.capitals_mark_names && first_upper),
             title,
         });
         self.initial = false;
+    }
+
+    /// Adds the term first met as `text[start..end]`. For a non-ASCII word, `self.lower`
+    /// holds its lower-case form.
+    #[cold]
+    fn new_term(&mut self, start: usize, end: usize, key: u64, letters: u32, ascii: bool) {
+        let word = &self.text[start..end];
+        let single = word.chars().nth(1).is_none();
+        let stop = single || self.stop.contains_key(key);
+        if stop && ascii {
+            self.lower.clear();
+            self.lower.push_str(word);
+            self.lower.make_ascii_lowercase();
+        }
+        self.terms.push(Term {
+            stop,
+            conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
+            numeric: letters == 0,
+            ..Term::default()
+        });
     }
 
     fn close(&mut self) {
@@ -427,6 +423,52 @@ fn ascii_in_range(x: u64, lo: u8, hi: u8) -> u64 {
     at_least(lo) & !at_least(hi + 1)
 }
 
+/// For an all-ASCII word `bytes[start..end]`: its [`word_key`] (of the lower-cased
+/// bytes), its number of letters capped at two (all the tokenizer asks is "none" or "at
+/// least two") and whether it has a lower-case letter; `None` when the word has a
+/// non-ASCII byte.
+///
+/// The word is read eight bytes at a time straight from the text, the bytes past its end
+/// masked off (the last chunk of [`FxHasher::write`] is zero-padded the same way), so a
+/// short word costs one load instead of a byte loop.
+#[inline]
+fn ascii_key(bytes: &[u8], start: usize, end: usize) -> Option<(u64, u32, bool)> {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    let mut h = FxHasher::default();
+    let (mut letters, mut has_lower) = (0u32, false);
+    let mut at = start;
+    while at < end {
+        let n = (end - at).min(8);
+        let x = match bytes.get(at..at + 8) {
+            Some(chunk) => {
+                let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+                if n == 8 {
+                    x
+                } else {
+                    x & ((1 << (8 * n)) - 1)
+                }
+            }
+            None => {
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(&bytes[at..at + n]);
+                u64::from_le_bytes(buf)
+            }
+        };
+        if x & HIGH != 0 {
+            return None;
+        }
+        let lower = x | (ascii_in_range(x, b'A', b'Z') >> 2);
+        has_lower |= ascii_in_range(x, b'a', b'z') != 0;
+        // Capped count without a popcount (not in baseline x86-64): whether any bit is
+        // set, and whether more than one is.
+        let m = ascii_in_range(lower, b'a', b'z');
+        letters += u32::from(m != 0) + u32::from(m & m.wrapping_sub(1) != 0);
+        h.add(lower);
+        at += n;
+    }
+    Some((h.finish(), letters.min(2), has_lower))
+}
+
 /// The character at byte `i` and its length.
 #[inline]
 fn char_at(text: &str, i: usize) -> (char, usize) {
@@ -476,7 +518,11 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         // German capitalizes every noun: capitals say nothing about names there.
         capitals_mark_names: !matches!(lang, Some("de" | "lb")),
         title_end: text.find("\n\n").unwrap_or(text.len()),
-        ids: HashMap::with_capacity_and_hasher(text.len() / 8, Fx::default()),
+        ids: {
+            let mut ids = IdTable::default();
+            ids.reset(text.len() / 8);
+            ids
+        },
         terms: Vec::with_capacity(text.len() / 8),
         tokens: Vec::with_capacity(text.len() / 5),
         lower: String::new(),
@@ -1064,6 +1110,29 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The chunked ASCII key equals the key of the lower-cased word, wherever the word
+        /// sits (near the end of the text the last chunk cannot be loaded whole), and
+        /// non-ASCII words are left to the general path.
+        #[test]
+        fn ascii_key_is_the_key_of_the_lower_case_word(
+            before in "[ -~]{0,9}",
+            word in "[ -~é]{1,20}",
+            after in "[ -~é]{0,9}",
+        ) {
+            let text = format!("{before}{word}{after}");
+            let (start, end) = (before.len(), before.len() + word.len());
+            match ascii_key(text.as_bytes(), start, end) {
+                Some((key, letters, has_lower)) => {
+                    proptest::prop_assert!(word.is_ascii());
+                    proptest::prop_assert_eq!(key, word_key(&word.to_lowercase()));
+                    let alphabetic = word.chars().filter(|c| c.is_alphabetic()).count();
+                    proptest::prop_assert_eq!(letters as usize, alphabetic.min(2));
+                    proptest::prop_assert_eq!(has_lower, word.chars().any(char::is_lowercase));
+                }
+                None => proptest::prop_assert!(!word.is_ascii()),
+            }
+        }
+
         #[test]
         fn one_edit_check_agrees_with_edit_distance(a in "[abé]{0,6}", b in "[abé]{0,6}") {
             proptest::prop_assert_eq!(within_one_edit(&a, &b), edit_distance(&a, &b) <= 1);
