@@ -62,6 +62,26 @@ impl IdTable {
         }
     }
 
+    /// The id of `key`, if present.
+    #[inline]
+    pub(super) fn get(&self, key: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let (k, id) = self.slots[i];
+            if id == EMPTY {
+                return None;
+            }
+            if k == key {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// Doubles the slots (or makes the first ones) and re-inserts every entry.
     #[cold]
     fn grow(&mut self) {
@@ -96,6 +116,11 @@ mod tests {
                     let want = *reference.entry(key).or_insert(next);
                     proptest::prop_assert_eq!(table.get_or_insert(key, next), want);
                 }
+                for (&key, &id) in &reference {
+                    proptest::prop_assert_eq!(table.get(key), Some(id));
+                }
+                let absent = u64::MAX - 3;
+                proptest::prop_assert_eq!(table.get(absent), reference.get(&absent).copied());
             }
         }
     }
