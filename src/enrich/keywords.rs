@@ -304,6 +304,16 @@ impl<'a> Tokenizer<'a> {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
+            // Most bytes of news text are ASCII letters and spaces: decided from the byte.
+            let b = bytes[i];
+            if b == b' ' {
+                i += 1;
+                continue;
+            }
+            if b.is_ascii_alphanumeric() {
+                i = self.word(i);
+                continue;
+            }
             let (c, len) = char_at(text, i);
             if c.is_alphanumeric() {
                 i = self.word(i);
@@ -336,18 +346,24 @@ impl<'a> Tokenizer<'a> {
         let text = self.text;
         let (mut prev, len) = char_at(text, start);
         let mut end = start + len;
-        while end < text.len() {
-            let b = text.as_bytes()[end];
-            if b.is_ascii_alphanumeric() {
-                end += 1;
-                prev = char::from(b);
-                continue;
+        loop {
+            let run = ascii_alnum_run(text.as_bytes(), end);
+            if run > 0 {
+                end += run;
+                prev = char::from(text.as_bytes()[end - 1]);
+            }
+            if end >= text.len() {
+                break;
             }
             let (d, dlen) = char_at(text, end);
             if d.is_alphanumeric() {
                 end += dlen;
                 prev = d;
                 continue;
+            }
+            // Most words end at a space or a punctuation mark that never joins.
+            if !matches!(d, '-' | '\'' | '’' | '.' | ',') {
+                break;
             }
             let after = end + dlen;
             let next = if after < text.len() {
@@ -444,6 +460,31 @@ fn ascii_key(bytes: &[u8], start: usize, end: usize) -> Option<(u64, u32, bool)>
         at += n;
     }
     Some((h.finish(), letters.min(2), has_lower))
+}
+
+/// How many ASCII letters and digits `bytes` has in a row from `at`, read eight bytes
+/// at a time (a word's letters are skipped in one or two steps instead of byte by byte).
+#[inline]
+fn ascii_alnum_run(bytes: &[u8], at: usize) -> usize {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    const CASE: u64 = (u64::MAX / 255) * 0x20;
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(at + n..at + n + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Classify the low seven bits (so no byte carries into the next); a set high bit
+        // (non-ASCII) stops the run by itself.
+        let low = x & !HIGH;
+        let alnum = ascii_in_range(low | CASE, b'a', b'z') | ascii_in_range(low, b'0', b'9');
+        let stop = (!alnum & HIGH) | (x & HIGH);
+        if stop != 0 {
+            return n + (stop.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + bytes[at + n..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count()
 }
 
 /// The character at byte `i` and its length.
@@ -1314,6 +1355,17 @@ mod tests {
                 phrase_rows(&ranked(&reference.phrases))
             );
             proptest::prop_assert_eq!(fast.in_phrase, reference.in_phrase);
+        }
+
+        #[test]
+        fn ascii_alnum_run_counts_ascii_letters_and_digits(
+            text in "[a-zA-Z0-9 @`\\[{/:\\-éß\\x7f]{0,40}",
+            at in 0usize..40,
+        ) {
+            let bytes = text.as_bytes();
+            let at = at.min(bytes.len());
+            let want = bytes[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            proptest::prop_assert_eq!(ascii_alnum_run(bytes, at), want);
         }
 
         /// The chunked ASCII key equals the key of the lower-cased word, wherever the word
