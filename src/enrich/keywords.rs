@@ -623,13 +623,13 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         if out.len() == max {
             break;
         }
+        if spans.iter().any(|&(a, b)| c.first <= b && a <= c.last) {
+            continue;
+        }
         let surface =
             &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
         let phrase = clean_surface(surface, c.initial, &terms[c.key[0] as usize]);
         let folded = phrase.to_lowercase();
-        if spans.iter().any(|&(a, b)| c.first <= b && a <= c.last) {
-            continue;
-        }
         let mut replaced = false;
         let mut duplicate = false;
         for (kept, kept_folded) in out.iter_mut() {
@@ -1041,7 +1041,18 @@ fn median(sorted: &[u32]) -> f64 {
 /// The phrase as written, with a sentence-initial capital lowered when the word is also
 /// written in lower case elsewhere (not a name).
 fn clean_surface(surface: &str, initial: bool, first: &Term) -> String {
-    let s: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The surface starts and ends with a word; written with single ASCII spaces (the
+    // usual case) it is already what splitting at whitespace and joining gives.
+    let single_spaced = !surface
+        .as_bytes()
+        .windows(2)
+        .any(|w| w == b"  " || w[0] >= 0x80 || matches!(w[0], b'\t'..=b'\r'))
+        && surface.as_bytes().last().is_none_or(|b| b.is_ascii());
+    let s: String = if single_spaced {
+        surface.to_owned()
+    } else {
+        surface.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
     if initial && first.tf_lower > 0 && first.tf_upper == 0 && first.tf_acronym == 0 {
         let mut chars = s.chars();
         if let Some(c) = chars.next() {
@@ -1072,6 +1083,24 @@ fn overlap(kept: &str, new: &str) -> Overlap {
     const MAX: usize = 16;
     fn fill<'a>(s: &'a str, buf: &mut [&'a str; MAX]) -> Option<usize> {
         let mut n = 0;
+        if s.is_ascii() {
+            // The same split, by bytes (ASCII whitespace is `\t`..=`\r` and space).
+            let mut from = 0;
+            for (i, &b) in s.as_bytes().iter().enumerate() {
+                if matches!(b, b'\t'..=b'\r' | b' ' | b'-') {
+                    if i > from {
+                        *buf.get_mut(n)? = &s[from..i];
+                        n += 1;
+                    }
+                    from = i + 1;
+                }
+            }
+            if from < s.len() {
+                *buf.get_mut(n)? = &s[from..];
+                n += 1;
+            }
+            return Some(n);
+        }
         for w in words(s) {
             *buf.get_mut(n)? = w;
             n += 1;
@@ -1355,6 +1384,29 @@ mod tests {
                 phrase_rows(&ranked(&reference.phrases))
             );
             proptest::prop_assert_eq!(fast.in_phrase, reference.in_phrase);
+        }
+
+        /// The ASCII shortcuts of `clean_surface` and `overlap` give what the general
+        /// splitting gives.
+        #[test]
+        fn ascii_shortcuts_agree_with_splitting(
+            a in "[a-cé \t\n\u{b}\u{a0}-]{0,14}",
+            b in "[a-cé \t\n\u{b}\u{a0}-]{0,14}",
+        ) {
+            let term = Term::default();
+            let surface = format!("x{a}y");
+            let want: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(clean_surface(&surface, false, &term), want);
+            let words = |s: &str| -> Vec<String> {
+                s.split(|c: char| c.is_whitespace() || c == '-')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let (ka, kb) = (words(&a), words(&b));
+            let ka: Vec<&str> = ka.iter().map(String::as_str).collect();
+            let kb: Vec<&str> = kb.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(overlap(&a, &b), overlap_words(&ka, &kb));
         }
 
         #[test]
