@@ -16,8 +16,7 @@
 //! better-ranked one. Capitalization in the title is ignored: headlines are often title
 //! case.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 use super::stats::ends_sentence;
 use table::IdTable;
@@ -86,8 +85,6 @@ impl FxHasher {
     }
 }
 
-type Fx = BuildHasherDefault<FxHasher>;
-
 /// Key of a lower-cased word: its 64-bit FxHash. Terms and stop words are compared by key
 /// (a collision among the few thousand words of one article is vanishingly unlikely and
 /// would only merge two terms' counts).
@@ -97,31 +94,35 @@ fn word_key(lower: &str) -> u64 {
     h.finish()
 }
 
-/// A language's stop words, by [`word_key`] of their lower-case form.
+/// A language's stop words, by [`word_key`] of their lower-case form (in the same flat
+/// table as the article's terms: one probe per new term).
 #[derive(Debug, Default)]
 pub struct StopSet {
-    keys: HashSet<u64, Fx>,
+    keys: IdTable,
 }
 
 impl StopSet {
     fn parse(text: &str) -> Self {
-        StopSet {
-            keys: text
-                .lines()
-                .filter(|l| !l.starts_with('#'))
-                .flat_map(str::split_whitespace)
-                .map(|w| word_key(&w.to_lowercase()))
-                .collect(),
+        let mut keys = IdTable::default();
+        keys.reset(0);
+        for (i, w) in text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(str::split_whitespace)
+            .enumerate()
+        {
+            keys.get_or_insert(word_key(&w.to_lowercase()), i as u32);
         }
+        StopSet { keys }
     }
 
     /// Whether `lower` (a lower-case word) is a stop word.
     pub fn contains(&self, lower: &str) -> bool {
-        self.keys.contains(&word_key(lower))
+        self.contains_key(word_key(lower))
     }
 
     fn contains_key(&self, key: u64) -> bool {
-        self.keys.contains(&key)
+        self.keys.get(key).is_some()
     }
 }
 
@@ -207,6 +208,7 @@ struct Tokenizer<'a> {
 }
 
 impl<'a> Tokenizer<'a> {
+    #[inline]
     fn push(&mut self, start: usize, end: usize) {
         // One pass for the lower-cased key and the word's shape; the lower-case form itself
         // is only written out for new stop words.
@@ -267,7 +269,11 @@ impl<'a> Tokenizer<'a> {
     #[cold]
     fn new_term(&mut self, start: usize, end: usize, key: u64, letters: u32, ascii: bool) {
         let word = &self.text[start..end];
-        let single = word.chars().nth(1).is_none();
+        let single = if ascii {
+            end - start == 1
+        } else {
+            word.chars().nth(1).is_none()
+        };
         let stop = single || self.stop.contains_key(key);
         if stop && ascii {
             self.lower.clear();
