@@ -1147,8 +1147,44 @@ fn near_duplicate(a: &str, b: &str) -> bool {
         _ if la.abs_diff(lb) > allowed => false,
         0 => a == b,
         1 => within_one_edit(a, b),
-        _ => edit_distance(a, b) <= allowed,
+        _ => within_edits(a, b, allowed),
     }
+}
+
+/// Whether at most `allowed` edits turn `a` into `b`: the Levenshtein rows of
+/// [`edit_distance`], given up as soon as a whole row exceeds `allowed` (a row's minimum
+/// never decreases further down, and unrelated phrases get there within a few rows).
+fn within_edits(a: &str, b: &str, allowed: usize) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        within_edits_of(a.as_bytes(), b.as_bytes(), allowed)
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        within_edits_of(&a, &b, allowed)
+    }
+}
+
+fn within_edits_of<T: PartialEq>(a: &[T], b: &[T], allowed: usize) -> bool {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        let mut least = row[0];
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            least = least.min(row[j + 1]);
+            prev = cur;
+        }
+        if least > allowed {
+            return false;
+        }
+    }
+    row[b.len()] <= allowed
 }
 
 /// Whether one insertion, deletion or substitution (or none) turns `a` into `b`.
@@ -1170,7 +1206,8 @@ fn within_one_edit(a: &str, b: &str) -> bool {
     }
 }
 
-/// Levenshtein distance by characters.
+/// Levenshtein distance by characters: the reference [`within_edits`] is tested against.
+#[cfg(test)]
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -1452,6 +1489,15 @@ mod tests {
         #[test]
         fn one_edit_check_agrees_with_edit_distance(a in "[abé]{0,6}", b in "[abé]{0,6}") {
             proptest::prop_assert_eq!(within_one_edit(&a, &b), edit_distance(&a, &b) <= 1);
+        }
+
+        #[test]
+        fn bounded_edits_agree_with_edit_distance(
+            a in "[abé ]{0,12}",
+            b in "[abé ]{0,12}",
+            allowed in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(within_edits(&a, &b, allowed), edit_distance(&a, &b) <= allowed);
         }
     }
 
