@@ -183,7 +183,6 @@ struct Term {
     right_total: u32,
     left_distinct: u32,
     right_distinct: u32,
-    score: f64,
 }
 
 /// Elided articles and prepositions split off before an apostrophe ("l'armée").
@@ -575,7 +574,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         terms[b].left_distinct += 1;
     }
 
-    score_terms(&mut terms, &tokens, f64::from(sentences));
+    let mut scores = WordScores::new(&terms, &tokens, f64::from(sentences));
 
     let Grouped { phrases, in_phrase } = group_phrases(&tokens, &terms, &pairs);
 
@@ -602,7 +601,10 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             last: (first + words - 1) as u32,
             initial: tokens[first].initial || tokens[first].title,
         };
-        ranked.push((phrase_score(&p.key, p.tf, &terms, &pairs), cand));
+        ranked.push((
+            phrase_score(&p.key, p.tf, &terms, &pairs, &mut scores),
+            cand,
+        ));
     }
     let order = |a: &(f64, Cand), b: &(f64, Cand)| {
         a.0.total_cmp(&b.0)
@@ -900,7 +902,13 @@ impl Seen {
 
 /// YAKE phrase score: product of word scores over (1 + their sum) and the phrase's
 /// frequency; lower is better.
-fn phrase_score(key: &[u32; MAX_WORDS], tf: u32, terms: &[Term], pairs: &Pairs) -> f64 {
+fn phrase_score(
+    key: &[u32; MAX_WORDS],
+    tf: u32,
+    terms: &[Term],
+    pairs: &Pairs,
+    scores: &mut WordScores,
+) -> f64 {
     let mut prod = 1.0;
     let mut sum = 0.0;
     for (pos, &id) in key
@@ -919,50 +927,89 @@ fn phrase_score(key: &[u32; MAX_WORDS], tf: u32, terms: &[Term], pairs: &Pairs) 
             prod *= 1.0 + (1.0 - p);
             sum -= 1.0 - p;
         } else {
-            prod *= t.score;
-            sum += t.score;
+            let score = scores.get(terms, id);
+            prod *= score;
+            sum += score;
         }
     }
     prod / ((sum + 1.0) * f64::from(tf))
 }
 
-/// The YAKE word score (lower is more important) for every non-stop term.
-fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
-    let valid: Vec<f64> = terms
-        .iter()
-        .filter(|t| !t.stop && !t.numeric)
-        .map(|t| f64::from(t.tf))
-        .collect();
-    if valid.is_empty() {
-        return;
-    }
-    let mean = valid.iter().sum::<f64>() / valid.len() as f64;
-    let std = (valid.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / valid.len() as f64).sqrt();
-    let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+/// The YAKE word scores (lower is more important) of non-stop terms, computed when a
+/// ranked phrase first asks for one: most terms are in no phrase that can be ranked.
+struct WordScores {
+    /// Mean and standard deviation of the frequencies of terms that are neither stop
+    /// words nor numbers, and the highest frequency; `None` when there are no such terms
+    /// (every score is then 0).
+    stats: Option<(f64, f64, f64)>,
+    n_sentences: f64,
+    /// The sentences of each term's occurrences, grouped by term in text order (a
+    /// counting sort of the tokens): term `id`'s are `sentences[offsets[id]..offsets[id + 1]]`.
+    offsets: Vec<u32>,
+    sentences: Vec<u32>,
+    known: Vec<Option<f64>>,
+}
 
-    // The sentences of each term's occurrences, grouped by term in text order (a counting
-    // sort of the tokens).
-    let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
-    let mut acc = 0;
-    for t in terms.iter() {
-        offsets.push(acc);
-        acc += t.tf;
-    }
-    offsets.push(acc);
-    let mut fill = offsets.clone();
-    let mut sentences = vec![0u32; tokens.len()];
-    for tok in tokens {
-        let slot = &mut fill[tok.term as usize];
-        sentences[*slot as usize] = tok.sentence;
-        *slot += 1;
-    }
-
-    let logs = Logs::get();
-    for (id, t) in terms.iter_mut().enumerate() {
-        if t.stop {
-            continue;
+impl WordScores {
+    fn new(terms: &[Term], tokens: &[Token], n_sentences: f64) -> Self {
+        let mut scores = WordScores {
+            stats: None,
+            n_sentences,
+            offsets: Vec::new(),
+            sentences: Vec::new(),
+            known: vec![None; terms.len()],
+        };
+        let valid = || {
+            terms
+                .iter()
+                .filter(|t| !t.stop && !t.numeric)
+                .map(|t| f64::from(t.tf))
+        };
+        let n = valid().count();
+        if n == 0 {
+            return scores;
         }
-        let occ = &sentences[offsets[id] as usize..offsets[id + 1] as usize];
+        let mean = valid().sum::<f64>() / n as f64;
+        let std = (valid().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+        scores.stats = Some((mean, std, max_tf));
+
+        let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
+        let mut acc = 0;
+        for t in terms {
+            offsets.push(acc);
+            acc += t.tf;
+        }
+        offsets.push(acc);
+        let mut fill = offsets.clone();
+        let mut sentences = vec![0u32; tokens.len()];
+        for tok in tokens {
+            let slot = &mut fill[tok.term as usize];
+            sentences[*slot as usize] = tok.sentence;
+            *slot += 1;
+        }
+        scores.offsets = offsets;
+        scores.sentences = sentences;
+        scores
+    }
+
+    /// The score of non-stop term `id`.
+    fn get(&mut self, terms: &[Term], id: u32) -> f64 {
+        let id = id as usize;
+        if let Some(score) = self.known[id] {
+            return score;
+        }
+        let score = self.compute(&terms[id], id);
+        self.known[id] = Some(score);
+        score
+    }
+
+    fn compute(&self, t: &Term, id: usize) -> f64 {
+        let Some((mean, std, max_tf)) = self.stats else {
+            return 0.0;
+        };
+        let logs = Logs::get();
+        let occ = &self.sentences[self.offsets[id] as usize..self.offsets[id + 1] as usize];
         let distinct = 1 + occ.windows(2).filter(|w| w[0] != w[1]).count();
         let tf = f64::from(t.tf);
         let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + logs.ln(t.tf));
@@ -979,12 +1026,12 @@ fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
             f64::from(t.right_distinct) / f64::from(t.right_total)
         };
         let rel = (0.5 + pl * (tf / max_tf)) + (0.5 + pr * (tf / max_tf));
-        let spread = distinct as f64 / n_sentences;
-        t.score = (position * rel) / (case + freq / rel + spread / rel);
+        let spread = distinct as f64 / self.n_sentences;
+        (position * rel) / (case + freq / rel + spread / rel)
     }
 }
 
-/// The logarithms [`score_terms`] takes of small term frequencies and sentence numbers,
+/// The logarithms [`WordScores`] takes of small term frequencies and sentence numbers,
 /// computed once with the same `f64::ln` calls (so the same bits); larger arguments are
 /// computed as they come.
 struct Logs {
@@ -1404,13 +1451,12 @@ mod tests {
         ) {
             let text = words.join(" ");
             let stop = StopWords::shipped();
-            let (mut terms, tokens, sentences) = tokenize(&text, stop.for_language(lang), lang);
+            let (mut terms, tokens, _) = tokenize(&text, stop.for_language(lang), lang);
             let pairs = Pairs::count(&tokens);
             for p in &pairs.list {
                 terms[p.left as usize].right_total += p.n;
                 terms[p.right as usize].left_total += p.n;
             }
-            score_terms(&mut terms, &tokens, f64::from(sentences));
             let fast = group_phrases(&tokens, &terms, &pairs);
             let reference = group_phrases_reference(&tokens, &terms);
             // Longer phrases seen once that are not names may or may not be gathered:
