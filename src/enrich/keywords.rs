@@ -207,7 +207,7 @@ struct Tokenizer<'a> {
 }
 
 impl<'a> Tokenizer<'a> {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, start: usize, end: usize) {
         // One pass for the lower-cased key and the word's shape; the lower-case form itself
         // is only written out for new stop words.
@@ -345,9 +345,22 @@ impl<'a> Tokenizer<'a> {
         self.close();
     }
 
-    /// Reads the word starting at `start` and pushes its token(s); returns where the
-    /// next scan starts.
+    /// Reads the word starting at `start` and pushes its token; returns where the next
+    /// scan starts.
     fn word(&mut self, start: usize) -> usize {
+        let (end, resume, closes) = self.scan_word(start);
+        // One call site, so the per-token work is inlined here.
+        self.push(start, end);
+        if closes {
+            self.close();
+        }
+        resume
+    }
+
+    /// The end of the word starting at `start`, where the next scan resumes, and whether
+    /// the word closes a phrase (a possessive "'s" follows, which is dropped).
+    #[inline]
+    fn scan_word(&self, start: usize) -> (usize, usize, bool) {
         let text = self.text;
         let (mut prev, len) = char_at(text, start);
         let mut end = start + len;
@@ -389,24 +402,20 @@ impl<'a> Tokenizer<'a> {
                     .find(|x: char| !x.is_alphanumeric())
                     .map_or(text.len(), |k| after + k);
                 if &text[after..tail_end] == "s" {
-                    self.push(start, end);
-                    self.close();
-                    return tail_end;
+                    return (end, tail_end, true);
                 }
                 if ELISIONS
                     .iter()
                     .any(|e| e.eq_ignore_ascii_case(&text[start..end]))
                 {
-                    self.push(start, end);
                     // The rest is read as a word of its own.
-                    return after;
+                    return (end, after, false);
                 }
             }
             end = after;
             prev = d;
         }
-        self.push(start, end);
-        end
+        (end, end, false)
     }
 }
 
