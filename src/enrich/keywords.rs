@@ -16,10 +16,12 @@
 //! better-ranked one. Capitalization in the title is ignored: headlines are often title
 //! case.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 use super::stats::ends_sentence;
+use table::IdTable;
+
+mod table;
 
 const STOP_EN: &str = include_str!("../../data/stopwords/en.txt");
 const STOP_OTHER: &[(&str, &str)] = &[
@@ -83,31 +85,6 @@ impl FxHasher {
     }
 }
 
-type Fx = BuildHasherDefault<FxHasher>;
-
-/// Hasher for packed term-id keys (pairs, phrases), whose low bits alone do not tell keys
-/// apart: a folded 128-bit multiply spreads every input bit over the low bits the table
-/// indexes by.
-#[derive(Default, Clone, Copy)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        let p = u128::from(self.0 ^ i) * 0x9e37_79b9_7f4a_7c15;
-        self.0 = (p as u64) ^ ((p >> 64) as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Keyed = BuildHasherDefault<KeyHasher>;
-
 /// Key of a lower-cased word: its 64-bit FxHash. Terms and stop words are compared by key
 /// (a collision among the few thousand words of one article is vanishingly unlikely and
 /// would only merge two terms' counts).
@@ -117,31 +94,35 @@ fn word_key(lower: &str) -> u64 {
     h.finish()
 }
 
-/// A language's stop words, by [`word_key`] of their lower-case form.
+/// A language's stop words, by [`word_key`] of their lower-case form (in the same flat
+/// table as the article's terms: one probe per new term).
 #[derive(Debug, Default)]
 pub struct StopSet {
-    keys: HashSet<u64, Fx>,
+    keys: IdTable,
 }
 
 impl StopSet {
     fn parse(text: &str) -> Self {
-        StopSet {
-            keys: text
-                .lines()
-                .filter(|l| !l.starts_with('#'))
-                .flat_map(str::split_whitespace)
-                .map(|w| word_key(&w.to_lowercase()))
-                .collect(),
+        let mut keys = IdTable::default();
+        keys.reset(0);
+        for (i, w) in text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(str::split_whitespace)
+            .enumerate()
+        {
+            keys.get_or_insert(word_key(&w.to_lowercase()), i as u32);
         }
+        StopSet { keys }
     }
 
     /// Whether `lower` (a lower-case word) is a stop word.
     pub fn contains(&self, lower: &str) -> bool {
-        self.keys.contains(&word_key(lower))
+        self.contains_key(word_key(lower))
     }
 
     fn contains_key(&self, key: u64) -> bool {
-        self.keys.contains(&key)
+        self.keys.get(key).is_some()
     }
 }
 
@@ -202,7 +183,6 @@ struct Term {
     right_total: u32,
     left_distinct: u32,
     right_distinct: u32,
-    score: f64,
 }
 
 /// Elided articles and prepositions split off before an apostrophe ("l'armée").
@@ -218,7 +198,7 @@ struct Tokenizer<'a> {
     capitals_mark_names: bool,
     title_end: usize,
     /// Term id by [`word_key`].
-    ids: HashMap<u64, u32, Fx>,
+    ids: IdTable,
     terms: Vec<Term>,
     tokens: Vec<Token>,
     lower: String,
@@ -227,60 +207,34 @@ struct Tokenizer<'a> {
 }
 
 impl<'a> Tokenizer<'a> {
+    #[inline(always)]
     fn push(&mut self, start: usize, end: usize) {
-        let word = &self.text[start..end];
         // One pass for the lower-cased key and the word's shape; the lower-case form itself
-        // is only written out for new terms.
-        let (mut letters, mut has_lower) = (0u32, false);
-        let ascii = word.is_ascii();
-        let key = if ascii {
-            let mut h = FxHasher::default();
-            for chunk in word.as_bytes().chunks(8) {
-                let x = match <[u8; 8]>::try_from(chunk) {
-                    Ok(full) => u64::from_le_bytes(full),
-                    Err(_) => chunk
-                        .iter()
-                        .rev()
-                        .fold(0u64, |acc, &b| acc << 8 | u64::from(b)),
-                };
-                let lower = x | (ascii_in_range(x, b'A', b'Z') >> 2);
-                has_lower |= ascii_in_range(x, b'a', b'z') != 0;
-                letters += ascii_in_range(lower, b'a', b'z').count_ones();
-                h.add(lower);
+        // is only written out for new stop words.
+        let (key, letters, has_lower, ascii) = match ascii_key(self.text.as_bytes(), start, end) {
+            Some((key, letters, has_lower)) => (key, letters, has_lower, true),
+            None => {
+                let (mut letters, mut has_lower) = (0u32, false);
+                self.lower.clear();
+                for c in self.text[start..end].chars() {
+                    letters += u32::from(c.is_alphabetic());
+                    has_lower |= c.is_lowercase();
+                    self.lower.extend(c.to_lowercase());
+                }
+                (word_key(&self.lower), letters.min(2), has_lower, false)
             }
-            h.finish()
-        } else {
-            self.lower.clear();
-            for c in word.chars() {
-                letters += u32::from(c.is_alphabetic());
-                has_lower |= c.is_lowercase();
-                self.lower.extend(c.to_lowercase());
-            }
-            word_key(&self.lower)
         };
         let next = self.terms.len() as u32;
-        let id = *self.ids.entry(key).or_insert(next);
+        let id = self.ids.get_or_insert(key, next);
         if id == next {
-            {
-                let single = word.chars().nth(1).is_none();
-                let stop = single || self.stop.contains_key(key);
-                if ascii {
-                    self.lower.clear();
-                    self.lower.push_str(word);
-                    self.lower.make_ascii_lowercase();
-                }
-                self.terms.push(Term {
-                    stop,
-                    conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
-                    numeric: letters == 0,
-                    ..Term::default()
-                });
-            }
+            self.new_term(start, end, key, letters, ascii);
         }
-        let first = if ascii {
-            char::from(word.as_bytes()[0])
+        let (first_lower, first_upper) = if ascii {
+            let b = self.text.as_bytes()[start];
+            (b.is_ascii_lowercase(), b.is_ascii_uppercase())
         } else {
-            word.chars().next().unwrap_or(' ')
+            let first = self.text[start..].chars().next().unwrap_or(' ');
+            (first.is_lowercase(), first.is_uppercase())
         };
         let acronym = letters >= 2 && !has_lower;
         let title = start < self.title_end;
@@ -291,9 +245,9 @@ impl<'a> Tokenizer<'a> {
             // "US", "WHO": all-capital words are names, never stop words.
             t.stop = false;
             t.conjunction = false;
-        } else if first.is_lowercase() {
+        } else if first_lower {
             t.tf_lower += 1;
-        } else if !self.initial && !title && first.is_uppercase() {
+        } else if !self.initial && !title && first_upper {
             t.tf_upper += 1;
         }
         self.tokens.push(Token {
@@ -303,10 +257,34 @@ impl<'a> Tokenizer<'a> {
             sentence: self.sentence,
             initial: self.initial,
             closes: false,
-            caps: acronym || (self.capitals_mark_names && first.is_uppercase()),
+            caps: acronym || (self.capitals_mark_names && first_upper),
             title,
         });
         self.initial = false;
+    }
+
+    /// Adds the term first met as `text[start..end]`. For a non-ASCII word, `self.lower`
+    /// holds its lower-case form.
+    #[cold]
+    fn new_term(&mut self, start: usize, end: usize, key: u64, letters: u32, ascii: bool) {
+        let word = &self.text[start..end];
+        let single = if ascii {
+            end - start == 1
+        } else {
+            word.chars().nth(1).is_none()
+        };
+        let stop = single || self.stop.contains_key(key);
+        if stop && ascii {
+            self.lower.clear();
+            self.lower.push_str(word);
+            self.lower.make_ascii_lowercase();
+        }
+        self.terms.push(Term {
+            stop,
+            conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
+            numeric: letters == 0,
+            ..Term::default()
+        });
     }
 
     fn close(&mut self) {
@@ -331,6 +309,16 @@ impl<'a> Tokenizer<'a> {
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
+            // Most bytes of news text are ASCII letters and spaces: decided from the byte.
+            let b = bytes[i];
+            if b == b' ' {
+                i += 1;
+                continue;
+            }
+            if b.is_ascii_alphanumeric() {
+                i = self.word(i);
+                continue;
+            }
             let (c, len) = char_at(text, i);
             if c.is_alphanumeric() {
                 i = self.word(i);
@@ -357,24 +345,43 @@ impl<'a> Tokenizer<'a> {
         self.close();
     }
 
-    /// Reads the word starting at `start` and pushes its token(s); returns where the
-    /// next scan starts.
+    /// Reads the word starting at `start` and pushes its token; returns where the next
+    /// scan starts.
     fn word(&mut self, start: usize) -> usize {
+        let (end, resume, closes) = self.scan_word(start);
+        // One call site, so the per-token work is inlined here.
+        self.push(start, end);
+        if closes {
+            self.close();
+        }
+        resume
+    }
+
+    /// The end of the word starting at `start`, where the next scan resumes, and whether
+    /// the word closes a phrase (a possessive "'s" follows, which is dropped).
+    #[inline]
+    fn scan_word(&self, start: usize) -> (usize, usize, bool) {
         let text = self.text;
         let (mut prev, len) = char_at(text, start);
         let mut end = start + len;
-        while end < text.len() {
-            let b = text.as_bytes()[end];
-            if b.is_ascii_alphanumeric() {
-                end += 1;
-                prev = char::from(b);
-                continue;
+        loop {
+            let run = ascii_alnum_run(text.as_bytes(), end);
+            if run > 0 {
+                end += run;
+                prev = char::from(text.as_bytes()[end - 1]);
+            }
+            if end >= text.len() {
+                break;
             }
             let (d, dlen) = char_at(text, end);
             if d.is_alphanumeric() {
                 end += dlen;
                 prev = d;
                 continue;
+            }
+            // Most words end at a space or a punctuation mark that never joins.
+            if !matches!(d, '-' | '\'' | '’' | '.' | ',') {
+                break;
             }
             let after = end + dlen;
             let next = if after < text.len() {
@@ -395,24 +402,20 @@ impl<'a> Tokenizer<'a> {
                     .find(|x: char| !x.is_alphanumeric())
                     .map_or(text.len(), |k| after + k);
                 if &text[after..tail_end] == "s" {
-                    self.push(start, end);
-                    self.close();
-                    return tail_end;
+                    return (end, tail_end, true);
                 }
                 if ELISIONS
                     .iter()
                     .any(|e| e.eq_ignore_ascii_case(&text[start..end]))
                 {
-                    self.push(start, end);
                     // The rest is read as a word of its own.
-                    return after;
+                    return (end, after, false);
                 }
             }
             end = after;
             prev = d;
         }
-        self.push(start, end);
-        end
+        (end, end, false)
     }
 }
 
@@ -425,6 +428,77 @@ fn ascii_in_range(x: u64, lo: u8, hi: u8) -> u64 {
     // never into the next byte.
     let at_least = |c: u8| x.wrapping_add(ONES * u64::from(0x80 - c)) & HIGH;
     at_least(lo) & !at_least(hi + 1)
+}
+
+/// For an all-ASCII word `bytes[start..end]`: its [`word_key`] (of the lower-cased
+/// bytes), its number of letters capped at two (all the tokenizer asks is "none" or "at
+/// least two") and whether it has a lower-case letter; `None` when the word has a
+/// non-ASCII byte.
+///
+/// The word is read eight bytes at a time straight from the text, the bytes past its end
+/// masked off (the last chunk of [`FxHasher::write`] is zero-padded the same way), so a
+/// short word costs one load instead of a byte loop.
+#[inline]
+fn ascii_key(bytes: &[u8], start: usize, end: usize) -> Option<(u64, u32, bool)> {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    let mut h = FxHasher::default();
+    let (mut letters, mut has_lower) = (0u32, false);
+    let mut at = start;
+    while at < end {
+        let n = (end - at).min(8);
+        let x = match bytes.get(at..at + 8) {
+            Some(chunk) => {
+                let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+                if n == 8 {
+                    x
+                } else {
+                    x & ((1 << (8 * n)) - 1)
+                }
+            }
+            None => {
+                let mut buf = [0u8; 8];
+                buf[..n].copy_from_slice(&bytes[at..at + n]);
+                u64::from_le_bytes(buf)
+            }
+        };
+        if x & HIGH != 0 {
+            return None;
+        }
+        let lower = x | (ascii_in_range(x, b'A', b'Z') >> 2);
+        has_lower |= ascii_in_range(x, b'a', b'z') != 0;
+        // Capped count without a popcount (not in baseline x86-64): whether any bit is
+        // set, and whether more than one is.
+        let m = ascii_in_range(lower, b'a', b'z');
+        letters += u32::from(m != 0) + u32::from(m & m.wrapping_sub(1) != 0);
+        h.add(lower);
+        at += n;
+    }
+    Some((h.finish(), letters.min(2), has_lower))
+}
+
+/// How many ASCII letters and digits `bytes` has in a row from `at`, read eight bytes
+/// at a time (a word's letters are skipped in one or two steps instead of byte by byte).
+#[inline]
+fn ascii_alnum_run(bytes: &[u8], at: usize) -> usize {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    const CASE: u64 = (u64::MAX / 255) * 0x20;
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(at + n..at + n + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Classify the low seven bits (so no byte carries into the next); a set high bit
+        // (non-ASCII) stops the run by itself.
+        let low = x & !HIGH;
+        let alnum = ascii_in_range(low | CASE, b'a', b'z') | ascii_in_range(low, b'0', b'9');
+        let stop = (!alnum & HIGH) | (x & HIGH);
+        if stop != 0 {
+            return n + (stop.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + bytes[at + n..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count()
 }
 
 /// The character at byte `i` and its length.
@@ -464,19 +538,19 @@ struct Phrase {
     first_plain: u32,
 }
 
-/// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
-pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
-    // Term ids must fit in ID_BITS; callers pass at most a few tens of kilobytes.
-    if max == 0 || text.len() >= 1 << ID_BITS {
-        return Vec::new();
-    }
+/// The text's terms, its tokens and its number of sentences.
+fn tokenize(text: &str, stop: &StopSet, lang: Option<&str>) -> (Vec<Term>, Vec<Token>, u32) {
     let mut tk = Tokenizer {
         text,
         stop,
         // German capitalizes every noun: capitals say nothing about names there.
         capitals_mark_names: !matches!(lang, Some("de" | "lb")),
         title_end: text.find("\n\n").unwrap_or(text.len()),
-        ids: HashMap::with_capacity_and_hasher(text.len() / 8, Fx::default()),
+        ids: {
+            let mut ids = IdTable::default();
+            ids.reset(text.len() / 8);
+            ids
+        },
         terms: Vec::with_capacity(text.len() / 8),
         tokens: Vec::with_capacity(text.len() / 5),
         lower: String::new(),
@@ -484,105 +558,34 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         initial: true,
     };
     tk.run();
-    let Tokenizer {
-        mut terms,
-        tokens,
-        sentence,
-        ..
-    } = tk;
+    (tk.terms, tk.tokens, tk.sentence + 1)
+}
+
+/// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
+pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
+    // Term ids must fit in ID_BITS; callers pass at most a few tens of kilobytes.
+    if max == 0 || text.len() >= 1 << ID_BITS {
+        return Vec::new();
+    }
+    let (mut terms, tokens, sentences) = tokenize(text, stop, lang);
     if tokens.is_empty() {
         return Vec::new();
     }
 
     // Context: distinct and total neighbours on each side within a clause, from the
     // counts of adjacent pairs.
-    let mut pairs: HashMap<u64, u32, Keyed> =
-        HashMap::with_capacity_and_hasher(tokens.len(), Keyed::default());
-    for w in tokens.windows(2).filter(|w| !w[0].closes) {
-        *pairs.entry(pair_key(w[0].term, w[1].term)).or_insert(0) += 1;
-    }
-    for (&pair, &n) in &pairs {
-        let (a, b) = ((pair >> ID_BITS) as usize, (pair & ID_MASK) as usize);
-        terms[a].right_total += n;
-        terms[b].left_total += n;
+    let pairs = Pairs::count(&tokens);
+    for p in &pairs.list {
+        let (a, b) = (p.left as usize, p.right as usize);
+        terms[a].right_total += p.n;
+        terms[b].left_total += p.n;
         terms[a].right_distinct += 1;
         terms[b].left_distinct += 1;
     }
 
-    score_terms(&mut terms, &tokens, f64::from(sentence + 1));
+    let mut scores = WordScores::new(&terms, &tokens, f64::from(sentences));
 
-    // Every possible phrase, grouped as its occurrences are met in text order.
-    let mut phrases: Vec<Phrase> = Vec::with_capacity(tokens.len() * 2);
-    let mut phrase_ids: HashMap<u64, u32, Keyed> =
-        HashMap::with_capacity_and_hasher(tokens.len(), Keyed::default());
-    let mut single = vec![u32::MAX; terms.len()];
-    for i in 0..tokens.len() {
-        let t0 = &terms[tokens[i].term as usize];
-        if t0.stop || t0.numeric {
-            continue;
-        }
-        let starts_name =
-            !tokens[i].title && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0);
-        let plain = !(tokens[i].initial || tokens[i].title);
-        let mut all_caps = true;
-        let mut key = [u32::MAX; MAX_WORDS];
-        for n in 0..MAX_WORDS {
-            let k = i + n;
-            if k >= tokens.len() {
-                break;
-            }
-            let tok = &tokens[k];
-            let tk = &terms[tok.term as usize];
-            if n > 0 && tk.conjunction {
-                // "Latvia and Lithuania" is a list, not a phrase.
-                break;
-            }
-            key[n] = tok.term;
-            all_caps &= tk.stop || tok.caps;
-            if !(tk.stop || tk.numeric) {
-                let next = phrases.len() as u32;
-                // Single words are found by term id; longer phrases by their packed key.
-                let slot = if n == 0 {
-                    &mut single[tok.term as usize]
-                } else {
-                    phrase_ids.entry(phrase_key(&key)).or_insert(next)
-                };
-                if *slot == u32::MAX {
-                    *slot = next;
-                }
-                let id = *slot;
-                if id == next {
-                    phrases.push(Phrase {
-                        key,
-                        words: n as u8 + 1,
-                        tf: 0,
-                        name: false,
-                        first: i as u32,
-                        first_plain: u32::MAX,
-                    });
-                }
-                let p = &mut phrases[id as usize];
-                p.tf += 1;
-                p.name |= starts_name && all_caps;
-                if plain && p.first_plain == u32::MAX {
-                    p.first_plain = i as u32;
-                }
-            }
-            if tok.closes {
-                break;
-            }
-        }
-    }
-
-    // A word that only ever occurs inside one longer phrase ("North" of "North Korea") is
-    // that phrase, not a key word of its own.
-    let mut in_phrase = vec![0u32; terms.len()];
-    for p in phrases.iter().filter(|p| p.words > 1) {
-        for term in [p.key[0], p.key[usize::from(p.words) - 1]] {
-            let slot = &mut in_phrase[term as usize];
-            *slot = (*slot).max(p.tf);
-        }
-    }
+    let Grouped { phrases, in_phrase } = group_phrases(&tokens, &terms, &pairs);
 
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
@@ -607,7 +610,10 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             last: (first + words - 1) as u32,
             initial: tokens[first].initial || tokens[first].title,
         };
-        ranked.push((phrase_score(&p.key, p.tf, &terms, &pairs), cand));
+        ranked.push((
+            phrase_score(&p.key, p.tf, &terms, &pairs, &mut scores),
+            cand,
+        ));
     }
     let order = |a: &(f64, Cand), b: &(f64, Cand)| {
         a.0.total_cmp(&b.0)
@@ -634,13 +640,13 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         if out.len() == max {
             break;
         }
+        if spans.iter().any(|&(a, b)| c.first <= b && a <= c.last) {
+            continue;
+        }
         let surface =
             &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
         let phrase = clean_surface(surface, c.initial, &terms[c.key[0] as usize]);
         let folded = phrase.to_lowercase();
-        if spans.iter().any(|&(a, b)| c.first <= b && a <= c.last) {
-            continue;
-        }
         let mut replaced = false;
         let mut duplicate = false;
         for (kept, kept_folded) in out.iter_mut() {
@@ -691,13 +697,226 @@ fn phrase_key(key: &[u32; MAX_WORDS]) -> u64 {
         .fold(0, |acc, &id| (acc << ID_BITS) | (u64::from(id) & ID_MASK))
 }
 
+/// Adjacent term pairs within a clause, counted.
+struct Pairs {
+    /// Distinct pairs, by id (first met first).
+    list: Vec<Pair>,
+    /// Pair id by [`pair_key`].
+    ids: IdTable,
+    /// For each token, the id of the pair it starts with the next token (`u32::MAX` when
+    /// a delimiter follows it): the phrase grouping reads a bigram's count from here
+    /// without looking it up again.
+    of_token: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    left: u32,
+    right: u32,
+    /// Occurrences.
+    n: u32,
+}
+
+impl Pairs {
+    fn count(tokens: &[Token]) -> Pairs {
+        let mut pairs = Pairs {
+            list: Vec::with_capacity(tokens.len()),
+            ids: IdTable::default(),
+            of_token: vec![u32::MAX; tokens.len()],
+        };
+        pairs.ids.reset(tokens.len());
+        for (i, w) in tokens.windows(2).enumerate() {
+            if w[0].closes {
+                continue;
+            }
+            let next = pairs.list.len() as u32;
+            let id = pairs
+                .ids
+                .get_or_insert(pair_key(w[0].term, w[1].term), next);
+            if id == next {
+                pairs.list.push(Pair {
+                    left: w[0].term,
+                    right: w[1].term,
+                    n: 0,
+                });
+            }
+            pairs.list[id as usize].n += 1;
+            pairs.of_token[i] = id;
+        }
+        pairs
+    }
+
+    /// Occurrences of term `a` followed by term `b`.
+    fn get(&self, a: u32, b: u32) -> u32 {
+        self.ids
+            .get(pair_key(a, b))
+            .map_or(0, |id| self.list[id as usize].n)
+    }
+}
+
+/// The possible phrases of an article, and for each term the highest frequency of a
+/// longer phrase that starts or ends with it.
+struct Grouped {
+    phrases: Vec<Phrase>,
+    in_phrase: Vec<u32>,
+}
+
+/// Every possible phrase: n-grams inside a clause that start and end with a word that
+/// is neither a stop word nor a number, and do not go on past a conjunction.
+///
+/// Only phrases that can be ranked are gathered. A longer phrase seen once can only be
+/// ranked as a name, and its frequency is bounded by the counts of the adjacent pairs it
+/// is made of, which [`Pairs`] already knows per token: a bigram whose pair occurs once,
+/// or a trigram with such a pair, is seen exactly once, so it is judged on the spot and
+/// never looked up. A bigram that does repeat is found by its pair id; only trigrams of
+/// two repeated pairs go through a table, by their packed term ids.
+fn group_phrases(tokens: &[Token], terms: &[Term], pairs: &Pairs) -> Grouped {
+    let mut phrases: Vec<Phrase> = Vec::with_capacity(terms.len());
+    let mut in_phrase = vec![0u32; terms.len()];
+    // Phrase id of each single word by term id, of each repeated bigram by pair id.
+    let mut single = vec![u32::MAX; terms.len()];
+    let mut bigram = vec![u32::MAX; pairs.list.len()];
+    let mut trigram = IdTable::default();
+    trigram.reset(pairs.list.len() / 4);
+
+    let gap = |t: &Term| t.stop || t.numeric;
+    for (i, tok) in tokens.iter().enumerate() {
+        let t0 = &terms[tok.term as usize];
+        if gap(t0) {
+            continue;
+        }
+        let seen = Seen {
+            at: i as u32,
+            starts_name: !tok.title && (!tok.initial || t0.tf_upper > 0 || t0.tf_acronym > 0),
+            plain: !(tok.initial || tok.title),
+        };
+        let mut key = [tok.term, u32::MAX, u32::MAX];
+        let mut all_caps = tok.caps;
+        let slot = &mut single[tok.term as usize];
+        if *slot == u32::MAX {
+            *slot = phrases.len() as u32;
+        }
+        seen.count(&mut phrases, *slot, key, all_caps);
+
+        // Two words.
+        let p1 = pairs.of_token[i];
+        if p1 == u32::MAX {
+            continue;
+        }
+        let tok1 = &tokens[i + 1];
+        let t1 = &terms[tok1.term as usize];
+        if t1.conjunction {
+            // "Latvia and Lithuania" is a list, not a phrase.
+            continue;
+        }
+        key[1] = tok1.term;
+        all_caps &= t1.stop || tok1.caps;
+        let repeated = pairs.list[p1 as usize].n >= 2;
+        if !gap(t1) {
+            if repeated {
+                let slot = &mut bigram[p1 as usize];
+                if *slot == u32::MAX {
+                    *slot = phrases.len() as u32;
+                }
+                seen.count(&mut phrases, *slot, key, all_caps);
+            } else {
+                seen.once(&mut phrases, &mut in_phrase, key, all_caps);
+            }
+        }
+
+        // Three words.
+        let p2 = pairs.of_token[i + 1];
+        if p2 == u32::MAX {
+            continue;
+        }
+        let tok2 = &tokens[i + 2];
+        let t2 = &terms[tok2.term as usize];
+        if t2.conjunction || gap(t2) {
+            continue;
+        }
+        key[2] = tok2.term;
+        all_caps &= t2.stop || tok2.caps;
+        if repeated && pairs.list[p2 as usize].n >= 2 {
+            let id = trigram.get_or_insert(phrase_key(&key), phrases.len() as u32);
+            seen.count(&mut phrases, id, key, all_caps);
+        } else {
+            seen.once(&mut phrases, &mut in_phrase, key, all_caps);
+        }
+    }
+
+    // A word that only ever occurs inside one longer phrase ("North" of "North Korea") is
+    // that phrase, not a key word of its own.
+    for p in phrases.iter().filter(|p| p.words > 1) {
+        for term in [p.key[0], p.key[usize::from(p.words) - 1]] {
+            let slot = &mut in_phrase[term as usize];
+            *slot = (*slot).max(p.tf);
+        }
+    }
+    Grouped { phrases, in_phrase }
+}
+
+/// One occurrence of a phrase starting at token `at`.
+#[derive(Clone, Copy)]
+struct Seen {
+    at: u32,
+    /// The first word may start a name: not in the title, and not at a sentence start
+    /// unless the word is capitalized elsewhere too.
+    starts_name: bool,
+    /// Neither at a sentence start nor in the title.
+    plain: bool,
+}
+
+impl Seen {
+    /// Counts the occurrence for phrase `id` (`phrases.len()`: a new phrase).
+    #[inline]
+    fn count(self, phrases: &mut Vec<Phrase>, id: u32, key: [u32; MAX_WORDS], all_caps: bool) {
+        if id as usize == phrases.len() {
+            phrases.push(Phrase {
+                key,
+                words: key.iter().take_while(|&&k| k != u32::MAX).count() as u8,
+                tf: 0,
+                name: false,
+                first: self.at,
+                first_plain: u32::MAX,
+            });
+        }
+        let p = &mut phrases[id as usize];
+        p.tf += 1;
+        p.name |= self.starts_name && all_caps;
+        if self.plain && p.first_plain == u32::MAX {
+            p.first_plain = self.at;
+        }
+    }
+
+    /// A longer phrase known to occur only here: it counts towards its end words'
+    /// `in_phrase`, and is kept only if it is a name.
+    #[inline]
+    fn once(
+        self,
+        phrases: &mut Vec<Phrase>,
+        in_phrase: &mut [u32],
+        key: [u32; MAX_WORDS],
+        all_caps: bool,
+    ) {
+        let last = if key[2] == u32::MAX { key[1] } else { key[2] };
+        for term in [key[0], last] {
+            let slot = &mut in_phrase[term as usize];
+            *slot = (*slot).max(1);
+        }
+        if self.starts_name && all_caps {
+            self.count(phrases, phrases.len() as u32, key, all_caps);
+        }
+    }
+}
+
 /// YAKE phrase score: product of word scores over (1 + their sum) and the phrase's
 /// frequency; lower is better.
 fn phrase_score(
     key: &[u32; MAX_WORDS],
     tf: u32,
     terms: &[Term],
-    pairs: &HashMap<u64, u32, Keyed>,
+    pairs: &Pairs,
+    scores: &mut WordScores,
 ) -> f64 {
     let mut prod = 1.0;
     let mut sum = 0.0;
@@ -711,56 +930,95 @@ fn phrase_score(
             // A stop word inside a phrase ("Bank of England"): the more often its
             // neighbours go with it, the less it weakens the phrase.
             let (prev, next) = (key[pos - 1], key[pos + 1]);
-            let edge = |a: u32, b: u32| f64::from(pairs.get(&pair_key(a, b)).copied().unwrap_or(0));
+            let edge = |a: u32, b: u32| f64::from(pairs.get(a, b));
             let p = edge(prev, id) / f64::from(terms[prev as usize].tf.max(1))
                 * (edge(id, next) / f64::from(t.tf.max(1)));
             prod *= 1.0 + (1.0 - p);
             sum -= 1.0 - p;
         } else {
-            prod *= t.score;
-            sum += t.score;
+            let score = scores.get(terms, id);
+            prod *= score;
+            sum += score;
         }
     }
     prod / ((sum + 1.0) * f64::from(tf))
 }
 
-/// The YAKE word score (lower is more important) for every non-stop term.
-fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
-    let valid: Vec<f64> = terms
-        .iter()
-        .filter(|t| !t.stop && !t.numeric)
-        .map(|t| f64::from(t.tf))
-        .collect();
-    if valid.is_empty() {
-        return;
-    }
-    let mean = valid.iter().sum::<f64>() / valid.len() as f64;
-    let std = (valid.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / valid.len() as f64).sqrt();
-    let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+/// The YAKE word scores (lower is more important) of non-stop terms, computed when a
+/// ranked phrase first asks for one: most terms are in no phrase that can be ranked.
+struct WordScores {
+    /// Mean and standard deviation of the frequencies of terms that are neither stop
+    /// words nor numbers, and the highest frequency; `None` when there are no such terms
+    /// (every score is then 0).
+    stats: Option<(f64, f64, f64)>,
+    n_sentences: f64,
+    /// The sentences of each term's occurrences, grouped by term in text order (a
+    /// counting sort of the tokens): term `id`'s are `sentences[offsets[id]..offsets[id + 1]]`.
+    offsets: Vec<u32>,
+    sentences: Vec<u32>,
+    known: Vec<Option<f64>>,
+}
 
-    // The sentences of each term's occurrences, grouped by term in text order (a counting
-    // sort of the tokens).
-    let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
-    let mut acc = 0;
-    for t in terms.iter() {
-        offsets.push(acc);
-        acc += t.tf;
-    }
-    offsets.push(acc);
-    let mut fill = offsets.clone();
-    let mut sentences = vec![0u32; tokens.len()];
-    for tok in tokens {
-        let slot = &mut fill[tok.term as usize];
-        sentences[*slot as usize] = tok.sentence;
-        *slot += 1;
-    }
-
-    let logs = Logs::get();
-    for (id, t) in terms.iter_mut().enumerate() {
-        if t.stop {
-            continue;
+impl WordScores {
+    fn new(terms: &[Term], tokens: &[Token], n_sentences: f64) -> Self {
+        let mut scores = WordScores {
+            stats: None,
+            n_sentences,
+            offsets: Vec::new(),
+            sentences: Vec::new(),
+            known: vec![None; terms.len()],
+        };
+        let valid = || {
+            terms
+                .iter()
+                .filter(|t| !t.stop && !t.numeric)
+                .map(|t| f64::from(t.tf))
+        };
+        let n = valid().count();
+        if n == 0 {
+            return scores;
         }
-        let occ = &sentences[offsets[id] as usize..offsets[id + 1] as usize];
+        let mean = valid().sum::<f64>() / n as f64;
+        let std = (valid().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+        scores.stats = Some((mean, std, max_tf));
+
+        let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
+        let mut acc = 0;
+        for t in terms {
+            offsets.push(acc);
+            acc += t.tf;
+        }
+        offsets.push(acc);
+        let mut fill = offsets.clone();
+        let mut sentences = vec![0u32; tokens.len()];
+        for tok in tokens {
+            let slot = &mut fill[tok.term as usize];
+            sentences[*slot as usize] = tok.sentence;
+            *slot += 1;
+        }
+        scores.offsets = offsets;
+        scores.sentences = sentences;
+        scores
+    }
+
+    /// The score of non-stop term `id`.
+    fn get(&mut self, terms: &[Term], id: u32) -> f64 {
+        let id = id as usize;
+        if let Some(score) = self.known[id] {
+            return score;
+        }
+        let score = self.compute(&terms[id], id);
+        self.known[id] = Some(score);
+        score
+    }
+
+    fn compute(&self, t: &Term, id: usize) -> f64 {
+        let Some((mean, std, max_tf)) = self.stats else {
+            return 0.0;
+        };
+        let logs = Logs::get();
+        let occ = &self.sentences[self.offsets[id] as usize..self.offsets[id + 1] as usize];
         let distinct = 1 + occ.windows(2).filter(|w| w[0] != w[1]).count();
         let tf = f64::from(t.tf);
         let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + logs.ln(t.tf));
@@ -777,12 +1035,12 @@ fn score_terms(terms: &mut [Term], tokens: &[Token], n_sentences: f64) {
             f64::from(t.right_distinct) / f64::from(t.right_total)
         };
         let rel = (0.5 + pl * (tf / max_tf)) + (0.5 + pr * (tf / max_tf));
-        let spread = distinct as f64 / n_sentences;
-        t.score = (position * rel) / (case + freq / rel + spread / rel);
+        let spread = distinct as f64 / self.n_sentences;
+        (position * rel) / (case + freq / rel + spread / rel)
     }
 }
 
-/// The logarithms [`score_terms`] takes of small term frequencies and sentence numbers,
+/// The logarithms [`WordScores`] takes of small term frequencies and sentence numbers,
 /// computed once with the same `f64::ln` calls (so the same bits); larger arguments are
 /// computed as they come.
 struct Logs {
@@ -845,7 +1103,18 @@ fn median(sorted: &[u32]) -> f64 {
 /// The phrase as written, with a sentence-initial capital lowered when the word is also
 /// written in lower case elsewhere (not a name).
 fn clean_surface(surface: &str, initial: bool, first: &Term) -> String {
-    let s: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The surface starts and ends with a word; written with single ASCII spaces (the
+    // usual case) it is already what splitting at whitespace and joining gives.
+    let single_spaced = !surface
+        .as_bytes()
+        .windows(2)
+        .any(|w| w == b"  " || w[0] >= 0x80 || matches!(w[0], b'\t'..=b'\r'))
+        && surface.as_bytes().last().is_none_or(|b| b.is_ascii());
+    let s: String = if single_spaced {
+        surface.to_owned()
+    } else {
+        surface.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
     if initial && first.tf_lower > 0 && first.tf_upper == 0 && first.tf_acronym == 0 {
         let mut chars = s.chars();
         if let Some(c) = chars.next() {
@@ -876,6 +1145,24 @@ fn overlap(kept: &str, new: &str) -> Overlap {
     const MAX: usize = 16;
     fn fill<'a>(s: &'a str, buf: &mut [&'a str; MAX]) -> Option<usize> {
         let mut n = 0;
+        if s.is_ascii() {
+            // The same split, by bytes (ASCII whitespace is `\t`..=`\r` and space).
+            let mut from = 0;
+            for (i, &b) in s.as_bytes().iter().enumerate() {
+                if matches!(b, b'\t'..=b'\r' | b' ' | b'-') {
+                    if i > from {
+                        *buf.get_mut(n)? = &s[from..i];
+                        n += 1;
+                    }
+                    from = i + 1;
+                }
+            }
+            if from < s.len() {
+                *buf.get_mut(n)? = &s[from..];
+                n += 1;
+            }
+            return Some(n);
+        }
         for w in words(s) {
             *buf.get_mut(n)? = w;
             n += 1;
@@ -916,8 +1203,44 @@ fn near_duplicate(a: &str, b: &str) -> bool {
         _ if la.abs_diff(lb) > allowed => false,
         0 => a == b,
         1 => within_one_edit(a, b),
-        _ => edit_distance(a, b) <= allowed,
+        _ => within_edits(a, b, allowed),
     }
+}
+
+/// Whether at most `allowed` edits turn `a` into `b`: the Levenshtein rows of
+/// [`edit_distance`], given up as soon as a whole row exceeds `allowed` (a row's minimum
+/// never decreases further down, and unrelated phrases get there within a few rows).
+fn within_edits(a: &str, b: &str, allowed: usize) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        within_edits_of(a.as_bytes(), b.as_bytes(), allowed)
+    } else {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        within_edits_of(&a, &b, allowed)
+    }
+}
+
+fn within_edits_of<T: PartialEq>(a: &[T], b: &[T], allowed: usize) -> bool {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        let mut least = row[0];
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            least = least.min(row[j + 1]);
+            prev = cur;
+        }
+        if least > allowed {
+            return false;
+        }
+    }
+    row[b.len()] <= allowed
 }
 
 /// Whether one insertion, deletion or substitution (or none) turns `a` into `b`.
@@ -939,7 +1262,8 @@ fn within_one_edit(a: &str, b: &str) -> bool {
     }
 }
 
-/// Levenshtein distance by characters.
+/// Levenshtein distance by characters: the reference [`within_edits`] is tested against.
+#[cfg(test)]
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -962,6 +1286,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn keywords(text: &str, lang: Option<&str>) -> Vec<String> {
         let stop = StopWords::shipped();
@@ -1063,10 +1388,171 @@ mod tests {
         }
     }
 
+    /// The phrase grouping as it was before [`group_phrases`] skipped one-off phrases:
+    /// every phrase counted in one table by its packed key.
+    fn group_phrases_reference(tokens: &[Token], terms: &[Term]) -> Grouped {
+        let mut phrases: Vec<Phrase> = Vec::new();
+        let mut ids: HashMap<u64, u32> = HashMap::new();
+        for i in 0..tokens.len() {
+            let t0 = &terms[tokens[i].term as usize];
+            if t0.stop || t0.numeric {
+                continue;
+            }
+            let seen = Seen {
+                at: i as u32,
+                starts_name: !tokens[i].title
+                    && (!tokens[i].initial || t0.tf_upper > 0 || t0.tf_acronym > 0),
+                plain: !(tokens[i].initial || tokens[i].title),
+            };
+            let mut all_caps = true;
+            let mut key = [u32::MAX; MAX_WORDS];
+            for n in 0..MAX_WORDS.min(tokens.len() - i) {
+                let tok = &tokens[i + n];
+                let tk = &terms[tok.term as usize];
+                if n > 0 && tk.conjunction {
+                    break;
+                }
+                key[n] = tok.term;
+                all_caps &= tk.stop || tok.caps;
+                if !(tk.stop || tk.numeric) {
+                    let id = *ids.entry(phrase_key(&key)).or_insert(phrases.len() as u32);
+                    seen.count(&mut phrases, id, key, all_caps);
+                }
+                if tok.closes {
+                    break;
+                }
+            }
+        }
+        let mut in_phrase = vec![0u32; terms.len()];
+        for p in phrases.iter().filter(|p| p.words > 1) {
+            for term in [p.key[0], p.key[usize::from(p.words) - 1]] {
+                in_phrase[term as usize] = in_phrase[term as usize].max(p.tf);
+            }
+        }
+        Grouped { phrases, in_phrase }
+    }
+
+    /// Phrases as comparable tuples, sorted by key.
+    fn phrase_rows(phrases: &[Phrase]) -> Vec<([u32; MAX_WORDS], u8, u32, bool, u32, u32)> {
+        let mut rows: Vec<_> = phrases
+            .iter()
+            .map(|p| (p.key, p.words, p.tf, p.name, p.first, p.first_plain))
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
     proptest::proptest! {
+        /// The grouping yields the rankable phrases the full count would, with the same
+        /// counts and occurrences, and the same `in_phrase`.
+        #[test]
+        fn grouping_agrees_with_counting_every_phrase(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "bank", "Bank", "central", "Central", "rates", "the", "The", "of", "and",
+                    "or", "NATO", "US", "2024", "4.5", "a", "Korea", "korean", "l'armée",
+                    "pact's", "intelligence-sharing", "Straße", "élan", "É", ".", ",", ";",
+                    "!", "\n\n", "-", "’", "(", ")",
+                ]),
+                0..120,
+            ),
+            lang in proptest::sample::select(vec![None, Some("en"), Some("de"), Some("fr")]),
+        ) {
+            let text = words.join(" ");
+            let stop = StopWords::shipped();
+            let (mut terms, tokens, _) = tokenize(&text, stop.for_language(lang), lang);
+            let pairs = Pairs::count(&tokens);
+            for p in &pairs.list {
+                terms[p.left as usize].right_total += p.n;
+                terms[p.right as usize].left_total += p.n;
+            }
+            let fast = group_phrases(&tokens, &terms, &pairs);
+            let reference = group_phrases_reference(&tokens, &terms);
+            // Longer phrases seen once that are not names may or may not be gathered:
+            // ranking skips them either way.
+            let ranked = |phrases: &[Phrase]| -> Vec<Phrase> {
+                phrases
+                    .iter()
+                    .filter(|p| p.words == 1 || p.tf >= 2 || p.name)
+                    .copied()
+                    .collect()
+            };
+            proptest::prop_assert_eq!(
+                phrase_rows(&ranked(&fast.phrases)),
+                phrase_rows(&ranked(&reference.phrases))
+            );
+            proptest::prop_assert_eq!(fast.in_phrase, reference.in_phrase);
+        }
+
+        /// The ASCII shortcuts of `clean_surface` and `overlap` give what the general
+        /// splitting gives.
+        #[test]
+        fn ascii_shortcuts_agree_with_splitting(
+            a in "[a-cé \t\n\u{b}\u{a0}-]{0,14}",
+            b in "[a-cé \t\n\u{b}\u{a0}-]{0,14}",
+        ) {
+            let term = Term::default();
+            let surface = format!("x{a}y");
+            let want: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(clean_surface(&surface, false, &term), want);
+            let words = |s: &str| -> Vec<String> {
+                s.split(|c: char| c.is_whitespace() || c == '-')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let (ka, kb) = (words(&a), words(&b));
+            let ka: Vec<&str> = ka.iter().map(String::as_str).collect();
+            let kb: Vec<&str> = kb.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(overlap(&a, &b), overlap_words(&ka, &kb));
+        }
+
+        #[test]
+        fn ascii_alnum_run_counts_ascii_letters_and_digits(
+            text in "[a-zA-Z0-9 @`\\[{/:\\-éß\\x7f]{0,40}",
+            at in 0usize..40,
+        ) {
+            let bytes = text.as_bytes();
+            let at = at.min(bytes.len());
+            let want = bytes[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            proptest::prop_assert_eq!(ascii_alnum_run(bytes, at), want);
+        }
+
+        /// The chunked ASCII key equals the key of the lower-cased word, wherever the word
+        /// sits (near the end of the text the last chunk cannot be loaded whole), and
+        /// non-ASCII words are left to the general path.
+        #[test]
+        fn ascii_key_is_the_key_of_the_lower_case_word(
+            before in "[ -~]{0,9}",
+            word in "[ -~é]{1,20}",
+            after in "[ -~é]{0,9}",
+        ) {
+            let text = format!("{before}{word}{after}");
+            let (start, end) = (before.len(), before.len() + word.len());
+            match ascii_key(text.as_bytes(), start, end) {
+                Some((key, letters, has_lower)) => {
+                    proptest::prop_assert!(word.is_ascii());
+                    proptest::prop_assert_eq!(key, word_key(&word.to_lowercase()));
+                    let alphabetic = word.chars().filter(|c| c.is_alphabetic()).count();
+                    proptest::prop_assert_eq!(letters as usize, alphabetic.min(2));
+                    proptest::prop_assert_eq!(has_lower, word.chars().any(char::is_lowercase));
+                }
+                None => proptest::prop_assert!(!word.is_ascii()),
+            }
+        }
+
         #[test]
         fn one_edit_check_agrees_with_edit_distance(a in "[abé]{0,6}", b in "[abé]{0,6}") {
             proptest::prop_assert_eq!(within_one_edit(&a, &b), edit_distance(&a, &b) <= 1);
+        }
+
+        #[test]
+        fn bounded_edits_agree_with_edit_distance(
+            a in "[abé ]{0,12}",
+            b in "[abé ]{0,12}",
+            allowed in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(within_edits(&a, &b, allowed), edit_distance(&a, &b) <= allowed);
         }
     }
 
