@@ -39,7 +39,7 @@ pub fn count_words(text: &str) -> u64 {
     let mut count = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let Some(wide) = bytes[i..].iter().position(|&b| b >= 0x80).map(|k| i + k) else {
+        let Some(wide) = first_non_ascii(&bytes[i..]).map(|k| i + k) else {
             return count + segment_ascii(&bytes[i..]);
         };
         // The piece holding the non-ASCII byte; everything before it is whole ASCII pieces.
@@ -66,6 +66,25 @@ pub fn count_words(text: &str) -> u64 {
         i = end;
     }
     count
+}
+
+/// Index of the first byte ≥ 0x80, eight bytes at a time.
+fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let high = word & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return Some(at + high.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b >= 0x80)
+        .map(|k| at + k)
 }
 
 /// Word break property of a character, as far as UAX #29 distinguishes them here.
@@ -138,30 +157,11 @@ fn joins(before: Wb, a: Wb, b: Wb, next: impl FnOnce() -> Wb) -> bool {
 /// WB5–WB13b decide whether each pair of neighbours stays in one segment; segments with a
 /// letter or digit count.
 fn segment_words(len: usize, class: impl Fn(usize) -> Wb) -> u64 {
-    segment(len, class, |_| 0)
-}
-
-/// [`segment_words`] over ASCII bytes, skipping runs of letters and digits (which always
-/// join) a byte at a time.
-fn segment_ascii(bytes: &[u8]) -> u64 {
-    let alnum_run = |i: usize| {
-        bytes[i..]
-            .iter()
-            .position(|c| !c.is_ascii_alphanumeric())
-            .unwrap_or(bytes.len() - i)
-    };
-    segment(bytes.len(), |k| WB[usize::from(bytes[k])], alnum_run)
-}
-
-/// The segmenter behind both: `alnum_run(i)` is how many letters and digits start at `i`
-/// that may be skipped at once after a letter or digit (0: look at each).
-fn segment(len: usize, class: impl Fn(usize) -> Wb, alnum_run: impl Fn(usize) -> usize) -> u64 {
     use Wb::*;
     let mut count = 0;
     let mut alnum = false;
     let (mut before, mut a) = (Other, Other);
-    let mut i = 0;
-    while i < len {
+    for i in 0..len {
         let b = class(i);
         if i > 0 {
             let next = || if i + 1 < len { class(i + 1) } else { Other };
@@ -173,19 +173,57 @@ fn segment(len: usize, class: impl Fn(usize) -> Wb, alnum_run: impl Fn(usize) ->
         alnum |= matches!(b, Letter | Digit);
         before = a;
         a = b;
-        i += 1;
-        if matches!(a, Letter | Digit) {
-            // Every following letter or digit joins: `alnum` is already set.
-            let run = alnum_run(i);
-            if run > 0 {
-                i += run;
-                before = class(i - 2);
-                a = class(i - 1);
-            }
-        }
     }
     count + u64::from(alnum)
 }
+
+/// [`segment_words`] over ASCII bytes, in one pass with no lookahead.
+///
+/// In ASCII only letters, digits and `_` join their own kind and each other (WB5, WB8–WB10,
+/// WB13a/b); the only other joins are through one connector between two of them: `:`
+/// between letters (WB6/7), `.` or `'` between two letters or two digits (WB6/7,
+/// WB11/12), `,` or `;` between digits (WB11/12). So a word byte continues the segment when
+/// the byte before it is a word byte, or a connector with the right classes on both
+/// sides, and starts a new one otherwise. A segment counts when it holds a letter or digit
+/// (a lone `_` does not).
+fn segment_ascii(bytes: &[u8]) -> u64 {
+    use Wb::*;
+    let mut count = 0;
+    let mut alnum = false;
+    let (mut before, mut prev) = (Other, Other);
+    for &byte in bytes {
+        let c = WB256[usize::from(byte)];
+        if matches!(c, Letter | Digit | Extend) {
+            let continues = match prev {
+                Letter | Digit | Extend => true,
+                MidLetter => before == Letter && c == Letter,
+                MidNumLet => before == c && matches!(c, Letter | Digit),
+                MidNum => before == Digit && c == Digit,
+                Other => false,
+            };
+            if !continues {
+                count += u64::from(alnum);
+                alnum = false;
+            }
+            alnum |= c != Extend;
+        }
+        before = prev;
+        prev = c;
+    }
+    count + u64::from(alnum)
+}
+
+/// [`WB`] over every byte value (non-ASCII bytes never reach [`segment_ascii`]; they are
+/// `Other` here so the lookup needs no bounds check).
+static WB256: [Wb; 256] = {
+    let mut t = [Wb::Other; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = WB[b];
+        b += 1;
+    }
+    t
+};
 
 /// Abbreviations after which a full stop does not end a sentence (compared lower case).
 /// [`is_abbreviation`] matches the ones of up to five bytes; a test holds the two together.
@@ -429,6 +467,14 @@ mod tests {
                 ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(w)),
                 "{w}"
             );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn finds_the_first_non_ascii_byte(s in "[a-c ]{0,20}[é’]?[a-cé ]{0,20}") {
+            let bytes = s.as_bytes();
+            prop_assert_eq!(first_non_ascii(bytes), bytes.iter().position(|&b| b >= 0x80));
         }
     }
 
