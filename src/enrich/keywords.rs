@@ -164,6 +164,10 @@ struct Token {
     caps: bool,
     /// Part of the title.
     title: bool,
+    /// The id of the pair this token starts with the next one (`u32::MAX` when a
+    /// delimiter follows it): the phrase grouping reads a bigram's count from here without
+    /// looking it up again.
+    pair: u32,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -201,12 +205,15 @@ struct Tokenizer<'a> {
     ids: IdTable,
     terms: Vec<Term>,
     tokens: Vec<Token>,
+    /// Adjacent pairs, counted as the second token is pushed.
+    pairs: Pairs,
     lower: String,
     sentence: u32,
     initial: bool,
 }
 
 impl<'a> Tokenizer<'a> {
+    /// Pushes the token of the word `text[start..end]`, of any shape.
     #[inline(always)]
     fn push(&mut self, start: usize, end: usize) {
         // One pass for the lower-cased key and the word's shape; the lower-case form itself
@@ -224,11 +231,6 @@ impl<'a> Tokenizer<'a> {
                 (word_key(&self.lower), letters.min(2), has_lower, false)
             }
         };
-        let next = self.terms.len() as u32;
-        let id = self.ids.get_or_insert(key, next);
-        if id == next {
-            self.new_term(start, end, key, letters, ascii);
-        }
         let (first_lower, first_upper) = if ascii {
             let b = self.text.as_bytes()[start];
             (b.is_ascii_lowercase(), b.is_ascii_uppercase())
@@ -236,6 +238,33 @@ impl<'a> Tokenizer<'a> {
             let first = self.text[start..].chars().next().unwrap_or(' ');
             (first.is_lowercase(), first.is_uppercase())
         };
+        let shape = Shape {
+            key,
+            letters,
+            has_lower,
+            ascii,
+            first_lower,
+            first_upper,
+        };
+        self.push_shaped(start, end, shape);
+    }
+
+    /// Pushes the token of the word `text[start..end]`, whose key and shape are known.
+    #[inline(always)]
+    fn push_shaped(&mut self, start: usize, end: usize, shape: Shape) {
+        let Shape {
+            key,
+            letters,
+            has_lower,
+            ascii,
+            first_lower,
+            first_upper,
+        } = shape;
+        let next = self.terms.len() as u32;
+        let id = self.ids.get_or_insert(key, next);
+        if id == next {
+            self.new_term(start, end, key, letters, ascii);
+        }
         let acronym = letters >= 2 && !has_lower;
         let title = start < self.title_end;
         let t = &mut self.terms[id as usize];
@@ -250,6 +279,12 @@ impl<'a> Tokenizer<'a> {
         } else if !self.initial && !title && first_upper {
             t.tf_upper += 1;
         }
+        // The previous token's `closes` is final once a token follows it.
+        if let Some(prev) = self.tokens.last_mut() {
+            if !prev.closes {
+                prev.pair = self.pairs.add(prev.term, id);
+            }
+        }
         self.tokens.push(Token {
             start: start as u32,
             end: end as u32,
@@ -259,6 +294,7 @@ impl<'a> Tokenizer<'a> {
             closes: false,
             caps: acronym || (self.capitals_mark_names && first_upper),
             title,
+            pair: u32::MAX,
         });
         self.initial = false;
     }
@@ -316,7 +352,14 @@ impl<'a> Tokenizer<'a> {
                 continue;
             }
             if b.is_ascii_alphanumeric() {
-                i = self.word(i);
+                // Most words are ASCII and end at a space or a mark that never joins: the
+                // scan, the key and the shape come from the same loads.
+                if let Some((end, shape)) = ascii_word(bytes, i) {
+                    self.push_shaped(i, end, shape);
+                    i = end;
+                } else {
+                    i = self.word(i);
+                }
                 continue;
             }
             let (c, len) = char_at(text, i);
@@ -416,6 +459,83 @@ impl<'a> Tokenizer<'a> {
             prev = d;
         }
         (end, end, false)
+    }
+}
+
+/// A word's [`word_key`] and what the tokenizer asks about its letters.
+#[derive(Clone, Copy)]
+struct Shape {
+    key: u64,
+    /// Letters, capped at two.
+    letters: u32,
+    has_lower: bool,
+    /// All ASCII (a new term's lower-case form is then its bytes lowered).
+    ascii: bool,
+    /// The first character is lower case / upper case.
+    first_lower: bool,
+    first_upper: bool,
+}
+
+/// The all-ASCII word of letters and digits starting at `start` (an ASCII letter or
+/// digit), when it ends at an ASCII byte that does not join it to more (a space, most
+/// punctuation, a full stop after a letter): its end and shape, as
+/// [`Tokenizer::scan_word`] and [`ascii_key`] would give them.
+/// `None` (the general path decides) for any other word, and near the end of the text.
+///
+/// Each eight-byte load serves the scan, the lower-cased key and the letter counts.
+#[inline(always)]
+fn ascii_word(bytes: &[u8], start: usize) -> Option<(usize, Shape)> {
+    const HIGH: u64 = (u64::MAX / 255) << 7;
+    const CASE: u64 = (u64::MAX / 255) * 0x20;
+    let mut h = FxHasher::default();
+    let (mut letters, mut has_lower) = (0u32, false);
+    let mut at = start;
+    loop {
+        let chunk = bytes.get(at..at + 8)?;
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let low = x & !HIGH;
+        let alnum = ascii_in_range(low | CASE, b'a', b'z') | ascii_in_range(low, b'0', b'9');
+        let stop = (!alnum & HIGH) | (x & HIGH);
+        let n = (stop.trailing_zeros() / 8) as usize;
+        let word = if n == 8 { x } else { x & ((1 << (8 * n)) - 1) };
+        if n > 0 {
+            let lower = word | (ascii_in_range(word, b'A', b'Z') >> 2);
+            has_lower |= ascii_in_range(word, b'a', b'z') != 0;
+            let m = ascii_in_range(lower, b'a', b'z');
+            letters += u32::from(m != 0) + u32::from(m & m.wrapping_sub(1) != 0);
+            h.add(lower);
+        }
+        if n == 8 {
+            at += 8;
+            continue;
+        }
+        let end = at + n;
+        // Whether the mark after the word joins it to what follows (see `scan_word`):
+        // a dot or comma only between digits, a hyphen or apostrophe only before a letter
+        // or digit (a non-ASCII one is left to the general path).
+        let joins = match bytes[end] {
+            0x80.. => true,
+            b'.' | b',' => bytes[end - 1].is_ascii_digit(),
+            b'-' | b'\'' => bytes
+                .get(end + 1)
+                .is_some_and(|&b| b >= 0x80 || b.is_ascii_alphanumeric()),
+            _ => false,
+        };
+        if joins {
+            return None;
+        }
+        let first = bytes[start];
+        return Some((
+            end,
+            Shape {
+                key: h.finish(),
+                letters: letters.min(2),
+                has_lower,
+                ascii: true,
+                first_lower: first.is_ascii_lowercase(),
+                first_upper: first.is_ascii_uppercase(),
+            },
+        ));
     }
 }
 
@@ -538,27 +658,34 @@ struct Phrase {
     first_plain: u32,
 }
 
-/// The text's terms, its tokens and its number of sentences.
-fn tokenize(text: &str, stop: &StopSet, lang: Option<&str>) -> (Vec<Term>, Vec<Token>, u32) {
-    let mut tk = Tokenizer {
-        text,
-        stop,
-        // German capitalizes every noun: capitals say nothing about names there.
-        capitals_mark_names: !matches!(lang, Some("de" | "lb")),
-        title_end: text.find("\n\n").unwrap_or(text.len()),
-        ids: {
-            let mut ids = IdTable::default();
-            ids.reset(text.len() / 8);
-            ids
-        },
-        terms: Vec::with_capacity(text.len() / 8),
-        tokens: Vec::with_capacity(text.len() / 5),
-        lower: String::new(),
-        sentence: 0,
-        initial: true,
-    };
+/// The text's terms, its tokens, their adjacent pairs and its number of sentences.
+fn tokenize(text: &str, stop: &StopSet, lang: Option<&str>) -> (Vec<Term>, Vec<Token>, Pairs, u32) {
+    let mut tk = Tokenizer::new(text, stop, lang);
     tk.run();
-    (tk.terms, tk.tokens, tk.sentence + 1)
+    (tk.terms, tk.tokens, tk.pairs, tk.sentence + 1)
+}
+
+impl<'a> Tokenizer<'a> {
+    fn new(text: &'a str, stop: &'a StopSet, lang: Option<&str>) -> Self {
+        Tokenizer {
+            text,
+            stop,
+            // German capitalizes every noun: capitals say nothing about names there.
+            capitals_mark_names: !matches!(lang, Some("de" | "lb")),
+            title_end: text.find("\n\n").unwrap_or(text.len()),
+            ids: {
+                let mut ids = IdTable::default();
+                ids.reset(text.len() / 8);
+                ids
+            },
+            terms: Vec::with_capacity(text.len() / 8),
+            tokens: Vec::with_capacity(text.len() / 5),
+            pairs: Pairs::new(text.len() / 5),
+            lower: String::new(),
+            sentence: 0,
+            initial: true,
+        }
+    }
 }
 
 /// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
@@ -567,14 +694,13 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     if max == 0 || text.len() >= 1 << ID_BITS {
         return Vec::new();
     }
-    let (mut terms, tokens, sentences) = tokenize(text, stop, lang);
+    let (mut terms, tokens, pairs, sentences) = tokenize(text, stop, lang);
     if tokens.is_empty() {
         return Vec::new();
     }
 
     // Context: distinct and total neighbours on each side within a clause, from the
     // counts of adjacent pairs.
-    let pairs = Pairs::count(&tokens);
     for p in &pairs.list {
         let (a, b) = (p.left as usize, p.right as usize);
         terms[a].right_total += p.n;
@@ -631,7 +757,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
     // Take phrases best first. A phrase that repeats a kept one is dropped, except that a
     // longer phrase containing a kept one ("National Security Council" after "Council")
     // takes its place.
-    let mut out: Vec<(String, String)> = Vec::with_capacity(max);
+    let mut out: Vec<(String, Folded)> = Vec::with_capacity(max);
     // Token spans of the kept phrases' shown occurrences: a phrase overlapping one of
     // them is a piece of the same longer name ("Islamic Revolutionary" and
     // "Revolutionary Guard Corps").
@@ -646,7 +772,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
         let surface =
             &text[tokens[c.first as usize].start as usize..tokens[c.last as usize].end as usize];
         let phrase = clean_surface(surface, c.initial, &terms[c.key[0] as usize]);
-        let folded = phrase.to_lowercase();
+        let folded = Folded::new(phrase.to_lowercase());
         let mut replaced = false;
         let mut duplicate = false;
         for (kept, kept_folded) in out.iter_mut() {
@@ -656,13 +782,13 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
                     kept_folded.clone_from(&folded);
                     replaced = true;
                 }
-                Overlap::None if !near_duplicate(kept_folded, &folded) => {}
+                Overlap::None if !near_duplicate(&kept_folded.text, &folded.text) => {}
                 _ => duplicate = true,
             }
         }
         if replaced {
             // The longer phrase may now repeat another kept one.
-            let mut seen: Vec<&str> = Vec::new();
+            let mut seen: Vec<&Folded> = Vec::new();
             let keep: Vec<bool> = out
                 .iter()
                 .map(|(_, f)| {
@@ -703,10 +829,6 @@ struct Pairs {
     list: Vec<Pair>,
     /// Pair id by [`pair_key`].
     ids: IdTable,
-    /// For each token, the id of the pair it starts with the next token (`u32::MAX` when
-    /// a delimiter follows it): the phrase grouping reads a bigram's count from here
-    /// without looking it up again.
-    of_token: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -718,32 +840,26 @@ struct Pair {
 }
 
 impl Pairs {
-    fn count(tokens: &[Token]) -> Pairs {
+    /// No pairs yet, room for about `n`.
+    fn new(n: usize) -> Pairs {
         let mut pairs = Pairs {
-            list: Vec::with_capacity(tokens.len()),
+            list: Vec::with_capacity(n),
             ids: IdTable::default(),
-            of_token: vec![u32::MAX; tokens.len()],
         };
-        pairs.ids.reset(tokens.len());
-        for (i, w) in tokens.windows(2).enumerate() {
-            if w[0].closes {
-                continue;
-            }
-            let next = pairs.list.len() as u32;
-            let id = pairs
-                .ids
-                .get_or_insert(pair_key(w[0].term, w[1].term), next);
-            if id == next {
-                pairs.list.push(Pair {
-                    left: w[0].term,
-                    right: w[1].term,
-                    n: 0,
-                });
-            }
-            pairs.list[id as usize].n += 1;
-            pairs.of_token[i] = id;
-        }
+        pairs.ids.reset(n);
         pairs
+    }
+
+    /// Counts term `left` followed by term `right`; returns the pair's id.
+    #[inline]
+    fn add(&mut self, left: u32, right: u32) -> u32 {
+        let next = self.list.len() as u32;
+        let id = self.ids.get_or_insert(pair_key(left, right), next);
+        if id == next {
+            self.list.push(Pair { left, right, n: 0 });
+        }
+        self.list[id as usize].n += 1;
+        id
     }
 
     /// Occurrences of term `a` followed by term `b`.
@@ -799,7 +915,7 @@ fn group_phrases(tokens: &[Token], terms: &[Term], pairs: &Pairs) -> Grouped {
         seen.count(&mut phrases, *slot, key, all_caps);
 
         // Two words.
-        let p1 = pairs.of_token[i];
+        let p1 = tok.pair;
         if p1 == u32::MAX {
             continue;
         }
@@ -825,7 +941,7 @@ fn group_phrases(tokens: &[Token], terms: &[Term], pairs: &Pairs) -> Grouped {
         }
 
         // Three words.
-        let p2 = pairs.of_token[i + 1];
+        let p2 = tok1.pair;
         if p2 == u32::MAX {
             continue;
         }
@@ -1133,49 +1249,60 @@ enum Overlap {
     Same,
 }
 
+/// A phrase folded to lower case, split once into the words [`overlap`] compares (a
+/// phrase is compared with every kept one).
+#[derive(Clone)]
+struct Folded {
+    text: String,
+    /// Byte ranges of the words: split at whitespace and hyphens, empty pieces dropped.
+    words: Vec<(u32, u32)>,
+}
+
+impl Folded {
+    fn new(text: String) -> Self {
+        let mut words = Vec::with_capacity(4);
+        let mut from = None;
+        for (i, c) in text.char_indices() {
+            if c.is_whitespace() || c == '-' {
+                if let Some(f) = from.take() {
+                    words.push((f, i as u32));
+                }
+            } else if from.is_none() {
+                from = Some(i as u32);
+            }
+        }
+        if let Some(f) = from {
+            words.push((f, text.len() as u32));
+        }
+        Folded { text, words }
+    }
+
+    /// The words, into `buf` when they fit (phrases have a few words).
+    fn words<'s, 'b>(&'s self, buf: &'b mut [&'s str; 16]) -> Option<&'b [&'s str]> {
+        let n = self.words.len();
+        for (slot, &(a, b)) in buf.iter_mut().zip(&self.words) {
+            *slot = &self.text[a as usize..b as usize];
+        }
+        buf.get(..n)
+    }
+}
+
 /// How a new phrase relates to a kept one, by words (split at spaces and hyphens), counting
 /// words that differ by a short ending ("korea", "korean") as equal.
-fn overlap(kept: &str, new: &str) -> Overlap {
-    fn words(s: &str) -> impl Iterator<Item = &str> + Clone {
-        s.split(|c: char| c.is_whitespace() || c == '-')
-            .filter(|w| !w.is_empty())
-    }
-    // Each side split once into a small array (phrases have a few words); the comparison
-    // below then walks slices instead of re-splitting the new phrase per kept word.
-    const MAX: usize = 16;
-    fn fill<'a>(s: &'a str, buf: &mut [&'a str; MAX]) -> Option<usize> {
-        let mut n = 0;
-        if s.is_ascii() {
-            // The same split, by bytes (ASCII whitespace is `\t`..=`\r` and space).
-            let mut from = 0;
-            for (i, &b) in s.as_bytes().iter().enumerate() {
-                if matches!(b, b'\t'..=b'\r' | b' ' | b'-') {
-                    if i > from {
-                        *buf.get_mut(n)? = &s[from..i];
-                        n += 1;
-                    }
-                    from = i + 1;
-                }
+fn overlap(kept: &Folded, new: &Folded) -> Overlap {
+    let (mut kb, mut nb) = ([""; 16], [""; 16]);
+    match (kept.words(&mut kb), new.words(&mut nb)) {
+        (Some(k), Some(n)) => overlap_words(k, n),
+        _ => {
+            fn all(f: &Folded) -> Vec<&str> {
+                f.words
+                    .iter()
+                    .map(|&(a, b)| &f.text[a as usize..b as usize])
+                    .collect()
             }
-            if from < s.len() {
-                *buf.get_mut(n)? = &s[from..];
-                n += 1;
-            }
-            return Some(n);
+            overlap_words(&all(kept), &all(new))
         }
-        for w in words(s) {
-            *buf.get_mut(n)? = w;
-            n += 1;
-        }
-        Some(n)
     }
-    let (mut kb, mut nb) = ([""; MAX], [""; MAX]);
-    let (Some(kn), Some(nn)) = (fill(kept, &mut kb), fill(new, &mut nb)) else {
-        let k: Vec<&str> = words(kept).collect();
-        let n: Vec<&str> = words(new).collect();
-        return overlap_words(&k, &n);
-    };
-    overlap_words(&kb[..kn], &nb[..nn])
 }
 
 fn overlap_words(k: &[&str], n: &[&str]) -> Overlap {
@@ -1460,8 +1587,22 @@ mod tests {
         ) {
             let text = words.join(" ");
             let stop = StopWords::shipped();
-            let (mut terms, tokens, _) = tokenize(&text, stop.for_language(lang), lang);
-            let pairs = Pairs::count(&tokens);
+            let (mut terms, tokens, pairs, _) = tokenize(&text, stop.for_language(lang), lang);
+            // The pairs counted while tokenizing are the adjacent ones within a clause.
+            let mut want: HashMap<(u32, u32), u32> = HashMap::new();
+            for w in tokens.windows(2).filter(|w| !w[0].closes) {
+                *want.entry((w[0].term, w[1].term)).or_default() += 1;
+            }
+            let got: HashMap<(u32, u32), u32> =
+                pairs.list.iter().map(|p| ((p.left, p.right), p.n)).collect();
+            proptest::prop_assert_eq!(got, want);
+            for (i, w) in tokens.windows(2).enumerate() {
+                let pair = (w[0].pair != u32::MAX).then(|| {
+                    let p = pairs.list[w[0].pair as usize];
+                    (p.left, p.right)
+                });
+                proptest::prop_assert_eq!(pair, (!w[0].closes).then_some((w[0].term, w[1].term)), "{}", i);
+            }
             for p in &pairs.list {
                 terms[p.left as usize].right_total += p.n;
                 terms[p.right as usize].left_total += p.n;
@@ -1504,7 +1645,8 @@ mod tests {
             let (ka, kb) = (words(&a), words(&b));
             let ka: Vec<&str> = ka.iter().map(String::as_str).collect();
             let kb: Vec<&str> = kb.iter().map(String::as_str).collect();
-            proptest::prop_assert_eq!(overlap(&a, &b), overlap_words(&ka, &kb));
+            let (fa, fb) = (Folded::new(a.clone()), Folded::new(b.clone()));
+            proptest::prop_assert_eq!(overlap(&fa, &fb), overlap_words(&ka, &kb));
         }
 
         #[test]
@@ -1538,6 +1680,30 @@ mod tests {
                     proptest::prop_assert_eq!(has_lower, word.chars().any(char::is_lowercase));
                 }
                 None => proptest::prop_assert!(!word.is_ascii()),
+            }
+        }
+
+        /// The one-load word scan finds the word, key and shape the general scan does.
+        #[test]
+        fn ascii_word_agrees_with_the_general_scan(
+            before in "[ -~]{0,3}",
+            text in "[a-zA-Z0-9][a-zA-Z0-9 '’.,;\\-é]{0,30}[a-zA-Z0-9 '’.,;\\-é]{0,2}",
+        ) {
+            let text = format!("{before}{text}");
+            let stop = StopSet::default();
+            let tk = Tokenizer::new(&text, &stop, None);
+            let start = before.len();
+            if let Some((end, shape)) = ascii_word(text.as_bytes(), start) {
+                proptest::prop_assert_eq!(tk.scan_word(start), (end, end, false));
+                let (key, letters, has_lower) =
+                    ascii_key(text.as_bytes(), start, end).expect("ASCII word");
+                proptest::prop_assert_eq!(shape.key, key);
+                proptest::prop_assert_eq!(shape.letters, letters);
+                proptest::prop_assert_eq!(shape.has_lower, has_lower);
+                proptest::prop_assert!(shape.ascii);
+                let first = char::from(text.as_bytes()[start]);
+                proptest::prop_assert_eq!(shape.first_lower, first.is_lowercase());
+                proptest::prop_assert_eq!(shape.first_upper, first.is_uppercase());
             }
         }
 
