@@ -38,6 +38,12 @@ const CONJUNCTIONS: &[&str] = &[
     "and", "or", "und", "oder", "et", "ou", "y", "o", "e", "ed", "en", "og", "och",
 ];
 
+/// The [`word_key`]s of [`CONJUNCTIONS`].
+fn conjunction_keys() -> &'static [u64] {
+    static KEYS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| CONJUNCTIONS.iter().map(|c| word_key(c)).collect())
+}
+
 /// Longest phrase, in words.
 const MAX_WORDS: usize = 3;
 /// Phrases at least this similar to a better one are dropped.
@@ -168,11 +174,20 @@ struct Token {
     /// delimiter follows it): the phrase grouping reads a bigram's count from here without
     /// looking it up again.
     pair: u32,
+    /// The next token of the same term (`u32::MAX`: none).
+    next: u32,
 }
 
 #[derive(Debug, Default, Clone)]
 struct Term {
     tf: u32,
+    /// First and last token of the term: its tokens are chained through [`Token::next`]
+    /// in text order, so by sentence (the word scores read the median sentence from the
+    /// chain instead of sorting every token by term).
+    first: u32,
+    last: u32,
+    /// Distinct sentences the term occurs in.
+    spread: u32,
     /// Capitalized occurrences not at a sentence start and not in the title.
     tf_upper: u32,
     /// All-capital occurrences (acronyms).
@@ -267,7 +282,17 @@ impl<'a> Tokenizer<'a> {
         }
         let acronym = letters >= 2 && !has_lower;
         let title = start < self.title_end;
+        let at = self.tokens.len() as u32;
         let t = &mut self.terms[id as usize];
+        if t.tf == 0 {
+            t.first = at;
+            t.spread = 1;
+        } else {
+            let prev = &mut self.tokens[t.last as usize];
+            prev.next = at;
+            t.spread += u32::from(prev.sentence != self.sentence);
+        }
+        t.last = at;
         t.tf += 1;
         if acronym {
             t.tf_acronym += 1;
@@ -295,12 +320,12 @@ impl<'a> Tokenizer<'a> {
             caps: acronym || (self.capitals_mark_names && first_upper),
             title,
             pair: u32::MAX,
+            next: u32::MAX,
         });
         self.initial = false;
     }
 
-    /// Adds the term first met as `text[start..end]`. For a non-ASCII word, `self.lower`
-    /// holds its lower-case form.
+    /// Adds the term first met as `text[start..end]`, of key `key`.
     #[cold]
     fn new_term(&mut self, start: usize, end: usize, key: u64, letters: u32, ascii: bool) {
         let word = &self.text[start..end];
@@ -310,14 +335,10 @@ impl<'a> Tokenizer<'a> {
             word.chars().nth(1).is_none()
         };
         let stop = single || self.stop.contains_key(key);
-        if stop && ascii {
-            self.lower.clear();
-            self.lower.push_str(word);
-            self.lower.make_ascii_lowercase();
-        }
         self.terms.push(Term {
             stop,
-            conjunction: stop && CONJUNCTIONS.contains(&self.lower.as_str()),
+            // By key, like every other word comparison here: no lower-case copy needed.
+            conjunction: stop && conjunction_keys().contains(&key),
             numeric: letters == 0,
             ..Term::default()
         });
@@ -493,16 +514,22 @@ fn ascii_word(bytes: &[u8], start: usize) -> Option<(usize, Shape)> {
     loop {
         let chunk = bytes.get(at..at + 8)?;
         let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // Classify the low seven bits (no byte carries into the next); a set high bit
+        // (non-ASCII) stops the word by itself.
         let low = x & !HIGH;
-        let alnum = ascii_in_range(low | CASE, b'a', b'z') | ascii_in_range(low, b'0', b'9');
-        let stop = (!alnum & HIGH) | (x & HIGH);
+        let alpha = ascii_in_range(low | CASE, b'a', b'z');
+        let small = ascii_in_range(low, b'a', b'z');
+        let digit = ascii_in_range(low, b'0', b'9');
+        let stop = (!(alpha | digit) & HIGH) | (x & HIGH);
         let n = (stop.trailing_zeros() / 8) as usize;
-        let word = if n == 8 { x } else { x & ((1 << (8 * n)) - 1) };
+        // All ones over the bytes before the first stop (all eight when there is none).
+        let keep = ((stop & stop.wrapping_neg()) >> 7).wrapping_sub(1);
+        let (word, alpha, small) = (x & keep, alpha & keep, small & keep);
+        // Capital letters get the 0x20 bit: their high bit, shifted down.
+        let lower = word | ((alpha & !small) >> 2);
+        has_lower |= small != 0;
+        letters += u32::from(alpha != 0) + u32::from(alpha & alpha.wrapping_sub(1) != 0);
         if n > 0 {
-            let lower = word | (ascii_in_range(word, b'A', b'Z') >> 2);
-            has_lower |= ascii_in_range(word, b'a', b'z') != 0;
-            let m = ascii_in_range(lower, b'a', b'z');
-            letters += u32::from(m != 0) + u32::from(m & m.wrapping_sub(1) != 0);
             h.add(lower);
         }
         if n == 8 {
@@ -659,14 +686,34 @@ struct Phrase {
 }
 
 /// The text's terms, its tokens, their adjacent pairs and its number of sentences.
-fn tokenize(text: &str, stop: &StopSet, lang: Option<&str>) -> (Vec<Term>, Vec<Token>, Pairs, u32) {
-    let mut tk = Tokenizer::new(text, stop, lang);
+/// The term table is handed back to `tables`; the pair table travels in [`Pairs`].
+fn tokenize(
+    text: &str,
+    stop: &StopSet,
+    lang: Option<&str>,
+    tables: &mut Tables,
+) -> (Vec<Term>, Vec<Token>, Pairs, u32) {
+    let mut tk = Tokenizer::new(text, stop, lang, tables);
     tk.run();
+    tables.terms = tk.ids;
     (tk.terms, tk.tokens, tk.pairs, tk.sentence + 1)
 }
 
+/// The lookup tables, kept from one article to the next: clearing one is then free (see
+/// [`IdTable::reset`]) instead of allocating and filling a few tens of kilobytes.
+#[derive(Default)]
+struct Tables {
+    terms: IdTable,
+    pairs: IdTable,
+    trigrams: IdTable,
+}
+
+thread_local! {
+    static TABLES: std::cell::RefCell<Tables> = std::cell::RefCell::default();
+}
+
 impl<'a> Tokenizer<'a> {
-    fn new(text: &'a str, stop: &'a StopSet, lang: Option<&str>) -> Self {
+    fn new(text: &'a str, stop: &'a StopSet, lang: Option<&str>, tables: &mut Tables) -> Self {
         Tokenizer {
             text,
             stop,
@@ -674,13 +721,13 @@ impl<'a> Tokenizer<'a> {
             capitals_mark_names: !matches!(lang, Some("de" | "lb")),
             title_end: text.find("\n\n").unwrap_or(text.len()),
             ids: {
-                let mut ids = IdTable::default();
+                let mut ids = std::mem::take(&mut tables.terms);
                 ids.reset(text.len() / 8);
                 ids
             },
             terms: Vec::with_capacity(text.len() / 8),
             tokens: Vec::with_capacity(text.len() / 5),
-            pairs: Pairs::new(text.len() / 5),
+            pairs: Pairs::new(text.len() / 5, std::mem::take(&mut tables.pairs)),
             lower: String::new(),
             sentence: 0,
             initial: true,
@@ -689,13 +736,32 @@ impl<'a> Tokenizer<'a> {
 }
 
 /// Top `max` key phrases of `text` (title first, paragraphs separated by blank lines).
+// Out of line: profiles then report the extractor's cost as one function.
+#[inline(never)]
 pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Vec<String> {
     // Term ids must fit in ID_BITS; callers pass at most a few tens of kilobytes.
     if max == 0 || text.len() >= 1 << ID_BITS {
         return Vec::new();
     }
-    let (mut terms, tokens, pairs, sentences) = tokenize(text, stop, lang);
+    TABLES.with(|cell| {
+        // Taken out for the call (a re-entrant call would get fresh tables).
+        let mut tables = cell.take();
+        let out = extract_with(text, stop, lang, max, &mut tables);
+        cell.replace(tables);
+        out
+    })
+}
+
+fn extract_with(
+    text: &str,
+    stop: &StopSet,
+    lang: Option<&str>,
+    max: usize,
+    tables: &mut Tables,
+) -> Vec<String> {
+    let (mut terms, tokens, pairs, sentences) = tokenize(text, stop, lang, tables);
     if tokens.is_empty() {
+        tables.pairs = pairs.ids;
         return Vec::new();
     }
 
@@ -711,7 +777,8 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
 
     let mut scores = WordScores::new(&terms, &tokens, f64::from(sentences));
 
-    let Grouped { phrases, in_phrase } = group_phrases(&tokens, &terms, &pairs);
+    let Grouped { phrases, in_phrase } =
+        group_phrases(&tokens, &terms, &pairs, &mut tables.trigrams);
 
     // A phrase seen once is kept only when it is a name: a one-off "Seoul weighs
     // response" from a headline is not a key phrase, "National Security Council" is.
@@ -806,6 +873,7 @@ pub fn extract(text: &str, stop: &StopSet, lang: Option<&str>, max: usize) -> Ve
             spans.push((c.first, c.last));
         }
     }
+    tables.pairs = pairs.ids;
     out.into_iter().map(|(p, _)| p).collect()
 }
 
@@ -841,17 +909,17 @@ struct Pair {
 
 impl Pairs {
     /// No pairs yet, room for about `n`.
-    fn new(n: usize) -> Pairs {
+    fn new(n: usize, ids: IdTable) -> Pairs {
         let mut pairs = Pairs {
             list: Vec::with_capacity(n),
-            ids: IdTable::default(),
+            ids,
         };
         pairs.ids.reset(n);
         pairs
     }
 
     /// Counts term `left` followed by term `right`; returns the pair's id.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, left: u32, right: u32) -> u32 {
         let next = self.list.len() as u32;
         let id = self.ids.get_or_insert(pair_key(left, right), next);
@@ -886,13 +954,17 @@ struct Grouped {
 /// or a trigram with such a pair, is seen exactly once, so it is judged on the spot and
 /// never looked up. A bigram that does repeat is found by its pair id; only trigrams of
 /// two repeated pairs go through a table, by their packed term ids.
-fn group_phrases(tokens: &[Token], terms: &[Term], pairs: &Pairs) -> Grouped {
+fn group_phrases(
+    tokens: &[Token],
+    terms: &[Term],
+    pairs: &Pairs,
+    trigram: &mut IdTable,
+) -> Grouped {
     let mut phrases: Vec<Phrase> = Vec::with_capacity(terms.len());
     let mut in_phrase = vec![0u32; terms.len()];
     // Phrase id of each single word by term id, of each repeated bigram by pair id.
     let mut single = vec![u32::MAX; terms.len()];
     let mut bigram = vec![u32::MAX; pairs.list.len()];
-    let mut trigram = IdTable::default();
     trigram.reset(pairs.list.len() / 4);
 
     let gap = |t: &Term| t.stop || t.numeric;
@@ -1062,26 +1134,23 @@ fn phrase_score(
 
 /// The YAKE word scores (lower is more important) of non-stop terms, computed when a
 /// ranked phrase first asks for one: most terms are in no phrase that can be ranked.
-struct WordScores {
+struct WordScores<'a> {
     /// Mean and standard deviation of the frequencies of terms that are neither stop
     /// words nor numbers, and the highest frequency; `None` when there are no such terms
     /// (every score is then 0).
     stats: Option<(f64, f64, f64)>,
     n_sentences: f64,
-    /// The sentences of each term's occurrences, grouped by term in text order (a
-    /// counting sort of the tokens): term `id`'s are `sentences[offsets[id]..offsets[id + 1]]`.
-    offsets: Vec<u32>,
-    sentences: Vec<u32>,
+    /// The tokens, chained by term ([`Term::first`], [`Token::next`]).
+    tokens: &'a [Token],
     known: Vec<Option<f64>>,
 }
 
-impl WordScores {
-    fn new(terms: &[Term], tokens: &[Token], n_sentences: f64) -> Self {
+impl<'a> WordScores<'a> {
+    fn new(terms: &[Term], tokens: &'a [Token], n_sentences: f64) -> Self {
         let mut scores = WordScores {
             stats: None,
             n_sentences,
-            offsets: Vec::new(),
-            sentences: Vec::new(),
+            tokens,
             known: vec![None; terms.len()],
         };
         let valid = || {
@@ -1090,31 +1159,22 @@ impl WordScores {
                 .filter(|t| !t.stop && !t.numeric)
                 .map(|t| f64::from(t.tf))
         };
-        let n = valid().count();
+        // Count, sum (in the same order, so the same bits) and maximum in one pass.
+        let (mut n, mut sum, mut max_tf) = (0usize, 0.0f64, 1u32);
+        for t in terms {
+            max_tf = max_tf.max(t.tf);
+            if !t.stop && !t.numeric {
+                n += 1;
+                sum += f64::from(t.tf);
+            }
+        }
         if n == 0 {
             return scores;
         }
-        let mean = valid().sum::<f64>() / n as f64;
+        let mean = sum / n as f64;
         let std = (valid().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-        let max_tf = f64::from(terms.iter().map(|t| t.tf).max().unwrap_or(1).max(1));
+        let max_tf = f64::from(max_tf);
         scores.stats = Some((mean, std, max_tf));
-
-        let mut offsets: Vec<u32> = Vec::with_capacity(terms.len() + 1);
-        let mut acc = 0;
-        for t in terms {
-            offsets.push(acc);
-            acc += t.tf;
-        }
-        offsets.push(acc);
-        let mut fill = offsets.clone();
-        let mut sentences = vec![0u32; tokens.len()];
-        for tok in tokens {
-            let slot = &mut fill[tok.term as usize];
-            sentences[*slot as usize] = tok.sentence;
-            *slot += 1;
-        }
-        scores.offsets = offsets;
-        scores.sentences = sentences;
         scores
     }
 
@@ -1124,21 +1184,35 @@ impl WordScores {
         if let Some(score) = self.known[id] {
             return score;
         }
-        let score = self.compute(&terms[id], id);
+        let score = self.compute(&terms[id]);
         self.known[id] = Some(score);
         score
     }
 
-    fn compute(&self, t: &Term, id: usize) -> f64 {
+    /// The sentences of the term's middle occurrences: the `(n - 1) / 2`-th and the
+    /// `n / 2`-th of its `n` (the same one when `n` is odd), counted from zero.
+    fn middle(&self, t: &Term) -> (u32, u32) {
+        let mut at = t.first as usize;
+        for _ in 0..(t.tf - 1) / 2 {
+            at = self.tokens[at].next as usize;
+        }
+        let lo = self.tokens[at].sentence;
+        if t.tf % 2 == 1 {
+            return (lo, lo);
+        }
+        (lo, self.tokens[self.tokens[at].next as usize].sentence)
+    }
+
+    fn compute(&self, t: &Term) -> f64 {
         let Some((mean, std, max_tf)) = self.stats else {
             return 0.0;
         };
         let logs = Logs::get();
-        let occ = &self.sentences[self.offsets[id] as usize..self.offsets[id + 1] as usize];
-        let distinct = 1 + occ.windows(2).filter(|w| w[0] != w[1]).count();
+        let distinct = t.spread as usize;
         let tf = f64::from(t.tf);
         let case = f64::from(t.tf_upper.max(t.tf_acronym)) / (1.0 + logs.ln(t.tf));
-        let position = logs.position(occ);
+        let (lo, hi) = self.middle(t);
+        let position = logs.position_of(t.tf as usize, lo, hi);
         let freq = tf / (mean + std);
         let pl = if t.left_total == 0 {
             0.0
@@ -1195,19 +1269,37 @@ impl Logs {
     }
 
     /// `ln(ln(3 + median))` of the sorted sentence numbers.
+    #[cfg(test)]
     fn position(&self, sorted: &[u32]) -> f64 {
-        let twice = match sorted.len() {
+        match sorted.len() {
+            0 => self.position_of(0, 0, 0),
+            n => self.position_of(n, sorted[(n - 1) / 2], sorted[n / 2]),
+        }
+    }
+
+    /// `ln(ln(3 + median))` of `n` sorted sentence numbers whose `(n - 1) / 2`-th and
+    /// `n / 2`-th are `lo` and `hi` (all the median needs).
+    fn position_of(&self, n: usize, lo: u32, hi: u32) -> f64 {
+        let twice = match n {
             0 => Some(0),
-            n if n % 2 == 1 => sorted[n / 2].checked_mul(2),
-            n => sorted[n / 2 - 1].checked_add(sorted[n / 2]),
+            n if n % 2 == 1 => lo.checked_mul(2),
+            _ => lo.checked_add(hi),
         };
         match twice.and_then(|t| self.position.get(t as usize)) {
             Some(v) => *v,
-            None => (3.0 + median(sorted)).ln().ln(),
+            None => {
+                let median = match n {
+                    0 => 0.0,
+                    n if n % 2 == 1 => f64::from(lo),
+                    _ => (f64::from(lo) + f64::from(hi)) / 2.0,
+                };
+                (3.0 + median).ln().ln()
+            }
         }
     }
 }
 
+#[cfg(test)]
 fn median(sorted: &[u32]) -> f64 {
     match sorted.len() {
         0 => 0.0,
@@ -1587,7 +1679,9 @@ mod tests {
         ) {
             let text = words.join(" ");
             let stop = StopWords::shipped();
-            let (mut terms, tokens, pairs, _) = tokenize(&text, stop.for_language(lang), lang);
+            let mut tables = Tables::default();
+            let (mut terms, tokens, pairs, _) =
+                tokenize(&text, stop.for_language(lang), lang, &mut tables);
             // The pairs counted while tokenizing are the adjacent ones within a clause.
             let mut want: HashMap<(u32, u32), u32> = HashMap::new();
             for w in tokens.windows(2).filter(|w| !w[0].closes) {
@@ -1607,7 +1701,7 @@ mod tests {
                 terms[p.left as usize].right_total += p.n;
                 terms[p.right as usize].left_total += p.n;
             }
-            let fast = group_phrases(&tokens, &terms, &pairs);
+            let fast = group_phrases(&tokens, &terms, &pairs, &mut tables.trigrams);
             let reference = group_phrases_reference(&tokens, &terms);
             // Longer phrases seen once that are not names may or may not be gathered:
             // ranking skips them either way.
@@ -1691,7 +1785,7 @@ mod tests {
         ) {
             let text = format!("{before}{text}");
             let stop = StopSet::default();
-            let tk = Tokenizer::new(&text, &stop, None);
+            let tk = Tokenizer::new(&text, &stop, None, &mut Tables::default());
             let start = before.len();
             if let Some((end, shape)) = ascii_word(text.as_bytes(), start) {
                 proptest::prop_assert_eq!(tk.scan_word(start), (end, end, false));
