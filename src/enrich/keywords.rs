@@ -540,7 +540,9 @@ fn ascii_word(bytes: &[u8], start: usize) -> Option<(usize, Shape)> {
         // Whether the mark after the word joins it to what follows (see `scan_word`):
         // a dot or comma only between digits, a hyphen or apostrophe only before a letter
         // or digit (a non-ASCII one is left to the general path).
+        // Most words end at a space: one compare.
         let joins = match bytes[end] {
+            b' ' => false,
             0x80.. => true,
             b'.' | b',' => bytes[end - 1].is_ascii_digit(),
             b'-' | b'\'' => bytes
@@ -1368,42 +1370,44 @@ impl Folded {
         }
         Folded { text, words }
     }
-
-    /// The words, into `buf` when they fit (phrases have a few words).
-    fn words<'s, 'b>(&'s self, buf: &'b mut [&'s str; 16]) -> Option<&'b [&'s str]> {
-        let n = self.words.len();
-        for (slot, &(a, b)) in buf.iter_mut().zip(&self.words) {
-            *slot = &self.text[a as usize..b as usize];
-        }
-        buf.get(..n)
-    }
 }
 
 /// How a new phrase relates to a kept one, by words (split at spaces and hyphens), counting
 /// words that differ by a short ending ("korea", "korean") as equal.
 fn overlap(kept: &Folded, new: &Folded) -> Overlap {
-    let (mut kb, mut nb) = ([""; 16], [""; 16]);
-    match (kept.words(&mut kb), new.words(&mut nb)) {
-        (Some(k), Some(n)) => overlap_words(k, n),
-        _ => {
-            fn all(f: &Folded) -> Vec<&str> {
-                f.words
-                    .iter()
-                    .map(|&(a, b)| &f.text[a as usize..b as usize])
-                    .collect()
-            }
-            overlap_words(&all(kept), &all(new))
-        }
+    fn word(f: &Folded, (a, b): (u32, u32)) -> &str {
+        &f.text[a as usize..b as usize]
     }
+    let common = kept
+        .words
+        .iter()
+        .filter(|&&k| {
+            let k = word(kept, k);
+            new.words.iter().any(|&n| same_word(k, word(new, n)))
+        })
+        .count();
+    overlap_of(kept.words.len(), new.words.len(), common)
 }
 
+/// [`overlap`] of words given as slices: the reference its word ranges are tested against.
+#[cfg(test)]
 fn overlap_words(k: &[&str], n: &[&str]) -> Overlap {
-    let same = |x: &str, y: &str| {
-        let (s, l) = if x.len() <= y.len() { (x, y) } else { (y, x) };
-        s == l || (s.chars().nth(3).is_some() && l.len() - s.len() <= 2 && l.starts_with(s))
-    };
-    let (kn, nn) = (k.len(), n.len());
-    let common = k.iter().filter(|w| n.iter().any(|x| same(w, x))).count();
+    let common = k
+        .iter()
+        .filter(|w| n.iter().any(|x| same_word(w, x)))
+        .count();
+    overlap_of(k.len(), n.len(), common)
+}
+
+/// Whether two words are equal up to a short ending ("korea", "korean").
+fn same_word(x: &str, y: &str) -> bool {
+    let (s, l) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    s == l || (s.chars().nth(3).is_some() && l.len() - s.len() <= 2 && l.starts_with(s))
+}
+
+/// The overlap of a kept phrase of `kn` words and a new one of `nn` words that have
+/// `common` words (of the kept one) in common.
+fn overlap_of(kn: usize, nn: usize, common: usize) -> Overlap {
     if common == kn && nn > kn {
         Overlap::Longer
     } else if common == nn || common == kn || common >= 2 {
