@@ -5,19 +5,29 @@
 //! here every key is looked up once per token, the map only ever grows within one
 //! article, and the ids it hands out are simply the insertion order. One multiply spreads
 //! the key (already a hash, or packed ids), linear probing walks a flat array, and
-//! clearing for the next article keeps the allocation.
+//! clearing for the next article keeps the allocation and writes nothing: each slot
+//! carries the generation it was filled in, and clearing starts a new generation.
 
 /// Open-addressing map from `u64` keys to `u32` ids, never removing entries.
 #[derive(Debug, Default)]
 pub(super) struct IdTable {
-    /// `(key, id)`; an empty slot has id [`EMPTY`].
-    slots: Vec<(u64, u32)>,
+    slots: Vec<Slot>,
     /// `64 - log2(slots.len())`: the top bits of the mixed key index the table.
     shift: u32,
     len: usize,
+    /// The current generation: a slot of any other is empty. Never 0 once reset, so
+    /// zeroed slots are empty.
+    generation: u32,
 }
 
-const EMPTY: u32 = u32::MAX;
+/// A key and its id, filled in generation `generation` (the padding of `(u64, u32)` holds
+/// it for free).
+#[derive(Debug, Default, Clone, Copy)]
+struct Slot {
+    key: u64,
+    id: u32,
+    generation: u32,
+}
 
 impl IdTable {
     /// Empties the table, sized so that `n` entries fit without growing.
@@ -25,9 +35,15 @@ impl IdTable {
         // At most half full: short probe runs.
         let cap = (n.max(8) * 2).next_power_of_two();
         if self.slots.len() < cap {
-            self.slots = vec![(0, EMPTY); cap];
+            self.slots = vec![Slot::default(); cap];
+            self.generation = 1;
         } else {
-            self.slots.fill((0, EMPTY));
+            self.generation = self.generation.wrapping_add(1);
+            if self.generation == 0 {
+                // Four billion clears later: empty the slots for real once.
+                self.slots.fill(Slot::default());
+                self.generation = 1;
+            }
         }
         self.shift = 64 - self.slots.len().trailing_zeros();
         self.len = 0;
@@ -42,21 +58,24 @@ impl IdTable {
     /// The id of `key`, inserting it with id `next` when absent.
     #[inline]
     pub(super) fn get_or_insert(&mut self, key: u64, next: u32) -> u32 {
-        debug_assert_ne!(next, EMPTY);
         if self.len * 2 >= self.slots.len() {
             self.grow();
         }
         let mask = self.slots.len() - 1;
         let mut i = self.slot(key);
         loop {
-            let (k, id) = self.slots[i];
-            if id == EMPTY {
-                self.slots[i] = (key, next);
+            let slot = self.slots[i];
+            if slot.generation != self.generation {
+                self.slots[i] = Slot {
+                    key,
+                    id: next,
+                    generation: self.generation,
+                };
                 self.len += 1;
                 return next;
             }
-            if k == key {
-                return id;
+            if slot.key == key {
+                return slot.id;
             }
             i = (i + 1) & mask;
         }
@@ -71,12 +90,12 @@ impl IdTable {
         let mask = self.slots.len() - 1;
         let mut i = self.slot(key);
         loop {
-            let (k, id) = self.slots[i];
-            if id == EMPTY {
+            let slot = self.slots[i];
+            if slot.generation != self.generation {
                 return None;
             }
-            if k == key {
-                return Some(id);
+            if slot.key == key {
+                return Some(slot.id);
             }
             i = (i + 1) & mask;
         }
@@ -86,9 +105,10 @@ impl IdTable {
     #[cold]
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
+        let generation = self.generation;
         self.reset(old.len().max(8));
-        for (key, id) in old.into_iter().filter(|&(_, id)| id != EMPTY) {
-            self.get_or_insert(key, id);
+        for slot in old.into_iter().filter(|s| s.generation == generation) {
+            self.get_or_insert(slot.key, slot.id);
         }
     }
 }
