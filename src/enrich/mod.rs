@@ -3,9 +3,10 @@
 //! table compiled once in [`Enricher::new`] and shared read-only between threads.
 //!
 //! # Work per article
-//! - language: whatlang on the title, summary and the first few hundred characters of the
-//!   body, and on the first [`LANGUAGE_SAMPLE_CHARS`] only when that leaves doubt
-//!   ([`language`]);
+//! - language: whatlang's method on the title, summary and the first few hundred
+//!   characters of the body, and on the first [`LANGUAGE_SAMPLE_CHARS`] only when that
+//!   leaves doubt ([`language`]; Latin and Cyrillic text through the faster, equal port in
+//!   [`detector`]);
 //! - stats: the whole body, linear scans ([`stats`]);
 //! - entities and keywords: the title, summary and the first
 //!   [`EnrichOptions::scan_body_bytes`] bytes of the body (default [`SCAN_BODY_BYTES`]).
