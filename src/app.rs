@@ -540,37 +540,56 @@ pub async fn run(
 /// read the output and dead-letter topics up to their current end, so the records a
 /// partition's previous owner published before handing it over are in the dedup index and
 /// its uncommitted messages, redelivered here, are recognised as already done.
+///
+/// The end is read twice, the second time at least [`HANDOFF_SETTLE`] after the first: a
+/// broker that hands a partition over before its previous owner has finished draining it
+/// (Tansu does) lets that owner publish its last in-flight records after the first
+/// reading, and the second one takes them in. The extra wait happens once per assignment.
 fn await_handoff(progress: &TailProgress, timeout: Duration, metrics: &Metrics) {
     let started = Instant::now();
     let deadline = started + timeout;
-    let targets = match progress.end_offsets(timeout) {
-        Ok(t) => t,
-        Err(e) => {
-            // Nothing to wait for: counted like a timeout, the index may be behind.
+    let mut partitions = 0;
+    for round in 0..2 {
+        if round == 1 {
+            let settle = started + HANDOFF_SETTLE;
+            let now = Instant::now();
+            if settle > now {
+                std::thread::sleep(settle - now);
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let targets = match progress.end_offsets(left) {
+            Ok(t) => t,
+            Err(e) => {
+                // Nothing to wait for: counted like a timeout, the index may be behind.
+                metrics.handoff_timeouts.inc();
+                warn!(
+                    error = format!("{e:#}"),
+                    "hand-over: end offsets unknown; consuming without waiting"
+                );
+                return;
+            }
+        };
+        partitions = targets.len();
+        let short = progress.wait_for(&targets, deadline);
+        if short > 0 {
             metrics.handoff_timeouts.inc();
             warn!(
-                error = format!("{e:#}"),
-                "hand-over: end offsets unknown; consuming without waiting"
+                partitions = short,
+                timeout_secs = timeout.as_secs(),
+                "hand-over: the dedup index has not caught up with the output topic; records the previous owner published just before may be published again"
             );
             return;
         }
-    };
-    let short = progress.wait_for(&targets, deadline);
-    if short > 0 {
-        metrics.handoff_timeouts.inc();
-        warn!(
-            partitions = short,
-            timeout_secs = timeout.as_secs(),
-            "hand-over: the dedup index has not caught up with the output topic; records the previous owner published just before may be published again"
-        );
-    } else {
-        info!(
-            waited_ms = started.elapsed().as_millis() as u64,
-            partitions = targets.len(),
-            "hand-over: dedup index caught up with the output topic"
-        );
     }
+    info!(
+        waited_ms = started.elapsed().as_millis() as u64,
+        partitions, "hand-over: dedup index caught up with the output topic"
+    );
 }
+
+/// How long after an assignment the hand-over reads the output topic's end a second time.
+const HANDOFF_SETTLE: Duration = Duration::from_millis(250);
 
 async fn consume(
     settings: &Settings,
