@@ -189,6 +189,34 @@ struct ScriptModel {
     profiles: ScriptProfiles,
 }
 
+impl ScriptModel {
+    /// The script's alphabets, and the trigram profiles of its allowed languages.
+    fn build(script: Script, allow: Option<&[Lang]>) -> Self {
+        let of_script = move |text| data_lines(text).filter(move |(s, _, _)| *s == script);
+        let profiles = of_script(PROFILES)
+            .filter(|&(_, lang, _)| allowed(allow, lang))
+            .map(|(_, lang, trigrams)| {
+                let chars: Vec<char> = trigrams.chars().collect();
+                assert_eq!(chars.len(), 3 * MAX_TRIGRAM_DISTANCE as usize, "{lang:?}");
+                let keys = chars.chunks_exact(3).map(|t| key(t[0], t[1], t[2]));
+                (lang, keys.collect())
+            })
+            .collect();
+        let letters: Vec<(Lang, &str)> = of_script(ALPHABETS)
+            .map(|(_, lang, letters)| (lang, letters))
+            .collect();
+        ScriptModel {
+            alphabets: Alphabets::build(script, &letters),
+            profiles: ScriptProfiles::build(profiles),
+        }
+    }
+}
+
+/// Whether `lang` may be answered; `None` allows every language.
+fn allowed(allow: Option<&[Lang]>, lang: Lang) -> bool {
+    allow.is_none_or(|list| list.contains(&lang))
+}
+
 /// whatlang's detection with the allow list it was built with.
 #[derive(Debug)]
 pub struct FastDetector {
@@ -206,47 +234,12 @@ impl FastDetector {
             Some(list) => Detector::with_allowlist(list.clone()),
             None => Detector::new(),
         };
-        let allowed = |lang: Lang| allow.as_ref().is_none_or(|list| list.contains(&lang));
-        let (mut latin, mut cyrillic) = (Vec::new(), Vec::new());
-        for (script, lang, trigrams) in data_lines(PROFILES) {
-            if !allowed(lang) {
-                continue;
-            }
-            let profiles = if script == Script::Latin {
-                &mut latin
-            } else {
-                &mut cyrillic
-            };
-            let chars: Vec<char> = trigrams.chars().collect();
-            assert_eq!(chars.len(), 3 * MAX_TRIGRAM_DISTANCE as usize, "{lang:?}");
-            let keys = chars.chunks_exact(3).map(|t| key(t[0], t[1], t[2]));
-            profiles.push((lang, keys.collect()));
-        }
-        let (mut latin_letters, mut cyrillic_letters) = (Vec::new(), Vec::new());
-        for (script, lang, letters) in data_lines(ALPHABETS) {
-            let list = if script == Script::Latin {
-                &mut latin_letters
-            } else {
-                &mut cyrillic_letters
-            };
-            list.push((lang, letters));
-        }
         FastDetector {
-            latin: ScriptModel {
-                alphabets: Alphabets::build(Script::Latin, &latin_letters),
-                profiles: ScriptProfiles::build(latin),
-            },
-            cyrillic: ScriptModel {
-                alphabets: Alphabets::build(Script::Cyrillic, &cyrillic_letters),
-                profiles: ScriptProfiles::build(cyrillic),
-            },
+            latin: ScriptModel::build(Script::Latin, allow.as_deref()),
+            cyrillic: ScriptModel::build(Script::Cyrillic, allow.as_deref()),
             allow,
             fallback,
         }
-    }
-
-    fn allowed(&self, lang: Lang) -> bool {
-        self.allow.as_ref().is_none_or(|list| list.contains(&lang))
     }
 
     /// The language of `text`, as `whatlang::Detector::detect` with the same allow list
@@ -263,7 +256,9 @@ impl FastDetector {
             }
         };
         let lower = text.to_lowercase();
-        let (letter_count, alphabet_scores) = model.alphabets.scores(&lower, |l| self.allowed(l));
+        let (letter_count, alphabet_scores) = model
+            .alphabets
+            .scores(&lower, |l| allowed(self.allow.as_deref(), l));
         let (trigram_count, trigram_scores) = model.profiles.scores(&lower);
 
         // whatlang's `combined::raw_detect`.
