@@ -179,13 +179,13 @@ fn segment_words(len: usize, class: impl Fn(usize) -> Wb) -> u64 {
 
 /// [`segment_words`] over ASCII bytes, in one pass with no lookahead.
 ///
-/// In ASCII only letters, digits and `_` join their own kind and each other (WB5, WB8–WB10,
-/// WB13a/b); the only other joins are through one connector between two of them: `:`
-/// between letters (WB6/7), `.` or `'` between two letters or two digits (WB6/7,
-/// WB11/12), `,` or `;` between digits (WB11/12). So a word byte continues the segment when
-/// the byte before it is a word byte, or a connector with the right classes on both
-/// sides, and starts a new one otherwise. A segment counts when it holds a letter or digit
-/// (a lone `_` does not).
+/// Only a letter, digit or `_` can start a segment that counts, so only at those bytes is
+/// [`joins`] asked whether the byte continues the segment before it. When the byte before
+/// is a connector (`:` `.` `'` `,` `;`), [`joins`] reads the byte before that, and its
+/// answer covers both pairs: the connector joins the byte before it exactly when it joins
+/// this one (WB6/7, WB11/12). The byte after is never needed, as it is only read when the
+/// right-hand byte is a connector. A segment counts when it holds a letter or digit (a
+/// lone `_` does not).
 fn segment_ascii(bytes: &[u8]) -> u64 {
     use Wb::*;
     let mut count = 0;
@@ -194,14 +194,7 @@ fn segment_ascii(bytes: &[u8]) -> u64 {
     for &byte in bytes {
         let c = WB256[usize::from(byte)];
         if matches!(c, Letter | Digit | Extend) {
-            let continues = match prev {
-                Letter | Digit | Extend => true,
-                MidLetter => before == Letter && c == Letter,
-                MidNumLet => before == c && matches!(c, Letter | Digit),
-                MidNum => before == Digit && c == Digit,
-                Other => false,
-            };
-            if !continues {
+            if !joins(before, prev, c, || Other) {
                 count += u64::from(alnum);
                 alnum = false;
             }
