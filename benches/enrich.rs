@@ -121,12 +121,7 @@ fn stages(c: &mut Criterion) {
     let allow: Vec<whatlang::Lang> = EnrichOptions::default()
         .languages
         .iter()
-        .map(|code| {
-            *whatlang::Lang::all()
-                .iter()
-                .find(|l| newsflow::enrich::language::iso639_1(**l) == code)
-                .expect("known language")
-        })
+        .map(|code| newsflow::enrich::language::from_iso639_1(code).expect("known language"))
         .collect();
     let fast = newsflow::enrich::detector::FastDetector::new(Some(allow.clone()));
     let whatlang = whatlang::Detector::with_allowlist(allow);

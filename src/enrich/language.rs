@@ -113,7 +113,8 @@ pub fn iso639_1(lang: Lang) -> &'static str {
         .unwrap_or_else(|| lang.code())
 }
 
-pub(crate) fn from_iso639_1(code: &str) -> Option<Lang> {
+/// The whatlang language of an ISO 639-1 code.
+pub fn from_iso639_1(code: &str) -> Option<Lang> {
     CODES.iter().find(|(_, c)| *c == code).map(|(l, _)| *l)
 }
 
