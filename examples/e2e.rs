@@ -41,7 +41,6 @@ use newsflow::bench_corpus::{Corpus, CorpusOptions};
 use newsflow::config::{Settings, Sources};
 use newsflow::kafka::{self, ConsumerCtx, ConsumerShared, EmbeddedBroker};
 use newsflow::metrics::Metrics;
-use newsflow::offsets::OffsetTracker;
 
 #[derive(Parser)]
 #[command(about = "End-to-end throughput against the pass-through ceiling")]
@@ -945,14 +944,7 @@ async fn passthrough(
 ) -> anyhow::Result<Arc<Pass>> {
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry)?;
-    let cshared = Arc::new(ConsumerShared {
-        metrics: metrics.clone(),
-        tracker: Mutex::new(OffsetTracker::new()),
-        input_topic: settings.kafka.input_topic.clone(),
-        drain_timeout: Duration::from_secs(settings.processing.drain_timeout_secs),
-        connected: AtomicBool::new(true),
-        handoff_pending: AtomicBool::new(false),
-    });
+    let cshared = Arc::new(ConsumerShared::new(settings, metrics.clone()));
     let consumer: StreamConsumer<ConsumerCtx> = kafka::consumer_config(settings, brokers)?
         .create_with_context(ConsumerCtx(cshared.clone()))?;
     let producer: FutureProducer = kafka::producer_config(settings, brokers)?.create()?;

@@ -33,7 +33,7 @@ use crate::changelog::TailProgress;
 use crate::config::Settings;
 use crate::kafka::{self, ConsumerCtx, ConsumerShared, EmbeddedBroker};
 use crate::metrics::{Client, Metrics};
-use crate::offsets::{OffsetTracker, Ticket};
+use crate::offsets::Ticket;
 use crate::pipeline::{Outcome, Pipeline, PipelineOptions, SourceMeta};
 
 type Consumer_ = StreamConsumer<ConsumerCtx>;
@@ -41,6 +41,25 @@ type Consumer_ = StreamConsumer<ConsumerCtx>;
 /// Longest wait, after the drain deadline, for the final commit and for leaving the group
 /// (a broker that is down must not keep the process from exiting).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `f` on a thread of its own and hands its result to the receiver. For the shutdown
+/// steps that call into librdkafka and can block without end (a commit or consumer close
+/// that races the consumer group's own shutdown, librdkafka issue 4041): callers wait with
+/// a timeout and move on. An abandoned thread, unlike a `spawn_blocking` task, does not hold
+/// up the runtime's shutdown, which waits for every blocking task it started.
+pub fn off_runtime<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // If the thread cannot start, `tx` is dropped with the closure and the receiver errs.
+    let _ = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    rx
+}
 
 /// Header names on dead-lettered messages.
 pub const HEADER_ERROR: &str = "newsflow-error";
@@ -513,7 +532,7 @@ pub async fn run(
         progress.clone(),
         changelog_stop.clone(),
     )?;
-    let rebuilt = tokio::task::spawn_blocking(move || rebuilt.recv());
+    let rebuilt = off_runtime("newsflow-rebuild", move || rebuilt.recv());
     let result = tokio::select! {
         _ = shutdown.cancelled() => Ok(()),
         r = rebuilt => {
@@ -526,7 +545,7 @@ pub async fn run(
     changelog_stop.cancel();
     let _ = tokio::time::timeout(
         SHUTDOWN_GRACE,
-        tokio::task::spawn_blocking(move || changelog.join()),
+        off_runtime("newsflow-changelog-join", move || changelog.join()),
     )
     .await;
     metrics.set_ready(false);
@@ -599,14 +618,7 @@ async fn consume(
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let cshared = Arc::new(ConsumerShared {
-        metrics: metrics.clone(),
-        tracker: std::sync::Mutex::new(OffsetTracker::new()),
-        input_topic: settings.kafka.input_topic.clone(),
-        drain_timeout: Duration::from_secs(settings.processing.drain_timeout_secs),
-        connected: std::sync::atomic::AtomicBool::new(true),
-        handoff_pending: std::sync::atomic::AtomicBool::new(false),
-    });
+    let cshared = Arc::new(ConsumerShared::new(settings, metrics.clone()));
     let consumer: Consumer_ = kafka::consumer_config(settings, brokers)?
         .create_with_context(ConsumerCtx(cshared.clone()))
         .context("creating consumer")?;
@@ -736,8 +748,14 @@ async fn consume(
     }
     shared.abort.cancel();
     drop(senders);
-    for w in workers {
-        let _ = tokio::task::spawn_blocking(move || w.join()).await;
+    let joined = off_runtime("newsflow-worker-join", move || {
+        for w in workers {
+            let _ = w.join();
+        }
+    });
+    let worker_wait = deadline.saturating_duration_since(Instant::now()) + SHUTDOWN_GRACE;
+    if tokio::time::timeout(worker_wait, joined).await.is_err() {
+        warn!("stage workers did not stop in time");
     }
     let remaining = deadline
         .saturating_duration_since(Instant::now())
@@ -750,7 +768,7 @@ async fn consume(
     if !marks.is_empty() {
         let c = consumer.clone();
         let tpl = kafka::to_tpl(&marks);
-        let commit = tokio::task::spawn_blocking(move || c.commit(&tpl, CommitMode::Sync));
+        let commit = off_runtime("newsflow-commit", move || c.commit(&tpl, CommitMode::Sync));
         match tokio::time::timeout(remaining + SHUTDOWN_GRACE, commit).await {
             Ok(Ok(Ok(()))) => {
                 metrics.record_commit(true);
@@ -771,10 +789,15 @@ async fn consume(
     // Leave the group (the revoke callback finds nothing in flight) and close the clients
     // off the reactor; the last references go with this task.
     drop(shared);
-    let close = tokio::task::spawn_blocking(move || {
+    let close = off_runtime("newsflow-close", move || {
+        let t0 = Instant::now();
         consumer.unsubscribe();
         drop(consumer);
         drop(cshared);
+        info!(
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "left the consumer group"
+        );
     });
     if tokio::time::timeout(SHUTDOWN_GRACE, close).await.is_err() {
         warn!("leaving the consumer group did not finish in time; exiting anyway");
@@ -785,4 +808,41 @@ async fn consume(
 
 fn payload_len(m: &OwnedMessage) -> usize {
     m.payload().map_or(0, <[u8]>::len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_that_never_returns_does_not_hold_up_the_runtime_shutdown() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let waited = runtime.block_on(async {
+            let call = off_runtime("test-stuck", move || stuck.recv());
+            tokio::time::timeout(Duration::from_millis(100), call).await
+        });
+        assert!(waited.is_err(), "the call is still blocked");
+        let started = Instant::now();
+        drop(runtime);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the runtime shut down without waiting for the blocked call"
+        );
+        release.send(()).unwrap();
+    }
+
+    #[test]
+    fn a_call_that_returns_hands_over_its_result() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let got = runtime.block_on(off_runtime("test-quick", || 6 * 7));
+        assert_eq!(got.unwrap(), 42);
+    }
 }

@@ -4,17 +4,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
+};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
@@ -82,11 +85,26 @@ pub struct ConsumerShared {
     /// Set on every assignment; the next message waits for the dedup index to catch up
     /// with the output topic first (see `app::await_handoff`).
     pub handoff_pending: AtomicBool,
+    /// The group's rebalance protocol (cooperative or not), asked once; see
+    /// [`ConsumerCtx::rebalance`]. Starts empty.
+    pub cooperative: OnceLock<bool>,
 }
 
 pub struct ConsumerCtx(pub Arc<ConsumerShared>);
 
 impl ConsumerShared {
+    pub fn new(settings: &Settings, metrics: Metrics) -> ConsumerShared {
+        ConsumerShared {
+            metrics,
+            tracker: Mutex::new(OffsetTracker::new()),
+            input_topic: settings.kafka.input_topic.clone(),
+            drain_timeout: Duration::from_secs(settings.processing.drain_timeout_secs),
+            connected: AtomicBool::new(true),
+            handoff_pending: AtomicBool::new(false),
+            cooperative: OnceLock::new(),
+        }
+    }
+
     pub fn tracker(&self) -> std::sync::MutexGuard<'_, OffsetTracker> {
         self.tracker.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -203,7 +221,59 @@ impl ClientContext for ErrorCtx {
     }
 }
 
+impl ConsumerCtx {
+    /// Whether the group rebalances cooperatively (incremental assign and unassign) or
+    /// eagerly. Asked of librdkafka at the first assignment, while the group is certainly
+    /// alive, and remembered: a member's protocol follows from its configured assignors (or
+    /// `group.protocol=consumer`) and does not change.
+    fn cooperative(&self, consumer: &BaseConsumer<Self>) -> bool {
+        if let Some(c) = self.0.cooperative.get() {
+            return *c;
+        }
+        match consumer.rebalance_protocol() {
+            RebalanceProtocol::Cooperative => *self.0.cooperative.get_or_init(|| true),
+            RebalanceProtocol::Eager => *self.0.cooperative.get_or_init(|| false),
+            RebalanceProtocol::None => false,
+        }
+    }
+}
+
 impl ConsumerContext for ConsumerCtx {
+    /// rdkafka's default, except that the rebalance protocol is asked once (see
+    /// [`ConsumerCtx::cooperative`]) instead of on every call. librdkafka answers that
+    /// question through the consumer group's queue, and a question queued just as the
+    /// group finishes shutting down is never answered (librdkafka issue 4041): a consumer
+    /// whose revoke commit met `UnknownMemberId` while closing then hung in drop for good.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let tpl = &*tpl;
+        let rebalance = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl),
+            _ => Rebalance::Error(KafkaError::Rebalance(err.into())),
+        };
+        self.pre_rebalance(consumer, &rebalance);
+        let cooperative = match rebalance {
+            Rebalance::Assign(_) => self.cooperative(consumer),
+            _ => self.0.cooperative.get().copied().unwrap_or(false),
+        };
+        let done = match (&rebalance, cooperative) {
+            (Rebalance::Assign(tpl), true) => consumer.incremental_assign(tpl),
+            (Rebalance::Assign(tpl), false) => consumer.assign(tpl),
+            (_, true) => consumer.incremental_unassign(tpl),
+            (_, false) => consumer.unassign(),
+        };
+        if let Err(e) = done {
+            self.0.metrics.record_kafka_error(Client::Consumer);
+            warn!(error = %e, "applying the rebalance failed");
+        }
+        self.post_rebalance(consumer, &rebalance);
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else {
             return;

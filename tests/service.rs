@@ -269,10 +269,33 @@ fn restart_rebuilds_the_dedup_index_from_the_output_topic() {
 
 #[test]
 fn replicas_share_what_they_publish() {
+    replicas_share_and_hand_over(&[]);
+}
+
+/// The same with the cooperative protocol, where newsflow's rebalance callback assigns and
+/// revokes incrementally.
+#[test]
+fn replicas_share_what_they_publish_with_cooperative_rebalancing() {
+    replicas_share_and_hand_over(&[(
+        "kafka.consumer_properties.partition.assignment.strategy",
+        "cooperative-sticky",
+    )]);
+}
+
+/// Two replicas split four partitions and each knows what the other published; when one
+/// stops, the other takes over its partitions and consumes what arrives there.
+fn replicas_share_and_hand_over(extra: &[(&str, &str)]) {
     let broker = Broker::start();
     let names = Names::new();
     broker.create_topics(&names, 4);
-    let s = settings(&broker.bootstrap, &names, &[]);
+    // In the in-process cluster the remaining replica gets the stopped one's partitions
+    // only once that member's session has expired (45 s by default), so it is shortened.
+    let mut extra = extra.to_vec();
+    extra.extend([
+        ("kafka.consumer_properties.session.timeout.ms", "6000"),
+        ("kafka.consumer_properties.heartbeat.interval.ms", "1000"),
+    ]);
+    let s = settings(&broker.bootstrap, &names, &extra);
     let a = Service::start(s.clone());
     let b = Service::start(s);
     let both = |f: &dyn Fn(&newsflow::metrics::Metrics) -> u64| f(&a.metrics) + f(&b.metrics);
@@ -308,7 +331,19 @@ fn replicas_share_what_they_publish() {
         "no copy published by the replica that did not see the original"
     );
     assert_eq!(both(&|m| m.duplicates()), n as u64);
+    let published_by_a = a.metrics.published();
     a.stop().unwrap();
+    b.wait_for(120, "the remaining replica owns every partition", |m| {
+        m.assigned_partitions.get() == 4
+    });
+    produce(
+        &broker.bootstrap,
+        &names.input,
+        &(n..2 * n).map(article).collect::<Vec<_>>(),
+    );
+    b.wait_for(120, "new articles published after the hand-over", |m| {
+        m.published() + published_by_a == 2 * n as u64
+    });
     b.stop().unwrap();
 }
 

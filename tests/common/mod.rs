@@ -101,7 +101,7 @@ pub fn settings(bootstrap: &str, names: &Names, extra: &[(&str, &str)]) -> Setti
 
 /// The service running in-process on its own runtime.
 pub struct Service {
-    pub runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
     pub metrics: Metrics,
     pub shutdown: CancellationToken,
     pub handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -129,7 +129,7 @@ impl Service {
         ));
         let started = runtime.block_on(rx).expect("service started");
         Service {
-            runtime,
+            runtime: Some(runtime),
             metrics,
             shutdown,
             handle: Some(handle),
@@ -152,15 +152,45 @@ impl Service {
         }
     }
 
-    /// Graceful stop; returns the service's result.
+    /// Graceful stop; returns the service's result. Panics if the service does not return
+    /// within [`STOP_BOUND`], or if its runtime then cannot shut down within
+    /// [`RUNTIME_SHUTDOWN_BOUND`] (a blocking task still running): a stop that hangs fails
+    /// the test instead of hanging it.
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         let h = self.handle.take().unwrap();
-        self.runtime.block_on(h).expect("service task")
+        let runtime = self.runtime.take().unwrap();
+        let result = runtime
+            .block_on(async { tokio::time::timeout(STOP_BOUND, h).await })
+            .unwrap_or_else(|_| panic!("the service did not stop within {STOP_BOUND:?}"))
+            .expect("service task");
+        let started = Instant::now();
+        runtime.shutdown_timeout(RUNTIME_SHUTDOWN_BOUND);
+        assert!(
+            started.elapsed() < RUNTIME_SHUTDOWN_BOUND,
+            "the service's runtime did not shut down within {RUNTIME_SHUTDOWN_BOUND:?}: a blocking task is stuck"
+        );
+        result
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
         http_get(self.http, path)
+    }
+}
+
+/// How long [`Service::stop`] waits for the service to return: its own bounds (drain
+/// deadline 10 s, final commit and close 5 s each) plus slack for a loaded machine.
+const STOP_BOUND: Duration = Duration::from_secs(60);
+/// How long the runtime may take to shut down once the service has returned.
+const RUNTIME_SHUTDOWN_BOUND: Duration = Duration::from_secs(10);
+
+impl Drop for Service {
+    /// A test that panicked before `stop`: cancel and shut down without waiting for good.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(RUNTIME_SHUTDOWN_BOUND);
+        }
     }
 }
 
