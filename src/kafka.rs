@@ -67,9 +67,15 @@ pub fn producer_config(s: &Settings, brokers: &str) -> anyhow::Result<ClientConf
     Ok(c)
 }
 
+/// Applies the user's client properties. One that turns on librdkafka's `debug` contexts
+/// also lets their messages through (librdkafka drops them at the default log level); they
+/// are logged under the `librdkafka` target at debug level.
 fn apply(c: &mut ClientConfig, props: BTreeMap<String, String>) {
     for (k, v) in props {
         c.set(k, v);
+    }
+    if c.get("debug").is_some_and(|d| !d.is_empty()) {
+        c.set_log_level(RDKafkaLogLevel::Debug);
     }
 }
 
@@ -489,6 +495,37 @@ mod tests {
         text.lines()
             .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
             .unwrap()
+    }
+
+    fn settings_with(overrides: &[(&str, &str)]) -> Settings {
+        Settings::load(&crate::config::Sources {
+            overrides: overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            env: Some(BTreeMap::new()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn librdkafka_debug_contexts_turn_on_debug_logging() {
+        let plain = settings_with(&[]);
+        let c = consumer_config(&plain, "127.0.0.1:9092").unwrap();
+        assert!(matches!(c.log_level, RDKafkaLogLevel::Warning));
+        let debug = settings_with(&[("kafka.consumer_properties.debug", "cgrp,topic")]);
+        let c = consumer_config(&debug, "127.0.0.1:9092").unwrap();
+        assert_eq!(c.get("debug"), Some("cgrp,topic"));
+        assert!(matches!(c.log_level, RDKafkaLogLevel::Debug));
+        let p = producer_config(&debug, "127.0.0.1:9092").unwrap();
+        assert!(
+            matches!(p.log_level, RDKafkaLogLevel::Warning),
+            "consumer only"
+        );
+        let both = settings_with(&[("kafka.properties.debug", "broker")]);
+        let p = producer_config(&both, "127.0.0.1:9092").unwrap();
+        assert!(matches!(p.log_level, RDKafkaLogLevel::Debug));
     }
 
     #[test]

@@ -50,8 +50,6 @@ enum Command {
     },
     /// Load and validate the settings, print them with secrets redacted.
     CheckConfig(ConfigArgs),
-    /// Evaluate deduplication on a generated, labelled set: precision, recall, F1 per
-    /// kind, memory per article and throughput, with the configured thresholds.
     /// Measure enrichment accuracy (language, countries, organizations) on the shipped
     /// labelled set, or on the set files in DIR; exits 1 when a target is missed.
     EvalEnrich {
@@ -59,6 +57,8 @@ enum Command {
         config: ConfigArgs,
         dir: Option<PathBuf>,
     },
+    /// Evaluate deduplication on a generated, labelled set: precision, recall, F1 per
+    /// kind, memory per article and throughput, with the configured thresholds.
     EvalDedup {
         #[command(flatten)]
         config: ConfigArgs,
@@ -243,4 +243,28 @@ fn main() -> anyhow::Result<()> {
     // Client threads still blocked on an unreachable broker must not hold the exit.
     runtime.shutdown_timeout(newsflow::app::SHUTDOWN_GRACE);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_says_what_it_does() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        for sub in cli.get_subcommands() {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(!about.is_empty(), "`{}` has no description", sub.get_name());
+        }
+        let about = |name: &str| {
+            cli.find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .unwrap()
+                .to_string()
+        };
+        assert!(about("eval-enrich").contains("enrichment"));
+        assert!(about("eval-dedup").contains("deduplication"));
+    }
 }

@@ -288,8 +288,9 @@ fn replicas_share_and_hand_over(extra: &[(&str, &str)]) {
     let broker = Broker::start();
     let names = Names::new();
     broker.create_topics(&names, 4);
-    // In the in-process cluster the remaining replica gets the stopped one's partitions
-    // only once that member's session has expired (45 s by default), so it is shortened.
+    // After a member leaves, librdkafka's mock cluster completes the rebalance only after
+    // the session timeout less 1 s (rdkafka_mock_cgrp.c; Kafka completes it once the
+    // remaining members have rejoined), so the session is shortened from 45 s.
     let mut extra = extra.to_vec();
     extra.extend([
         ("kafka.consumer_properties.session.timeout.ms", "6000"),
