@@ -47,7 +47,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// that races the consumer group's own shutdown, librdkafka issue 4041): callers wait with
 /// a timeout and move on. An abandoned thread, unlike a `spawn_blocking` task, does not hold
 /// up the runtime's shutdown, which waits for every blocking task it started.
-pub fn off_runtime<T: Send + 'static>(
+pub(crate) fn off_runtime<T: Send + 'static>(
     name: &str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> tokio::sync::oneshot::Receiver<T> {
