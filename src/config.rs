@@ -432,24 +432,30 @@ fn write_section(out: &mut String, name: &str, body: &serde_json::Value) {
     }
 }
 
+/// Settings from the built-in defaults, the given environment and overrides only (no
+/// process environment, no file): for tests across the crate.
+#[cfg(test)]
+pub(crate) fn load_with(
+    env: &[(&str, &str)],
+    overrides: &[(&str, &str)],
+) -> anyhow::Result<Settings> {
+    Settings::load(&Sources {
+        env: Some(
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        overrides: overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn load_with(env: &[(&str, &str)], overrides: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        Settings::load(&Sources {
-            env: Some(
-                env.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            ),
-            overrides: overrides
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        })
-    }
 
     #[test]
     fn defaults_load_and_validate() {

@@ -483,6 +483,7 @@ impl Drop for EmbeddedBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::load_with;
     use prometheus::{Encoder, Registry};
 
     fn errors_of(r: &Registry, client: &str) -> String {
@@ -497,24 +498,12 @@ mod tests {
             .unwrap()
     }
 
-    fn settings_with(overrides: &[(&str, &str)]) -> Settings {
-        Settings::load(&crate::config::Sources {
-            overrides: overrides
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            env: Some(BTreeMap::new()),
-            ..Default::default()
-        })
-        .unwrap()
-    }
-
     #[test]
     fn librdkafka_debug_contexts_turn_on_debug_logging() {
-        let plain = settings_with(&[]);
+        let plain = load_with(&[], &[]).unwrap();
         let c = consumer_config(&plain, "127.0.0.1:9092").unwrap();
         assert!(matches!(c.log_level, RDKafkaLogLevel::Warning));
-        let debug = settings_with(&[("kafka.consumer_properties.debug", "cgrp,topic")]);
+        let debug = load_with(&[], &[("kafka.consumer_properties.debug", "cgrp,topic")]).unwrap();
         let c = consumer_config(&debug, "127.0.0.1:9092").unwrap();
         assert_eq!(c.get("debug"), Some("cgrp,topic"));
         assert!(matches!(c.log_level, RDKafkaLogLevel::Debug));
@@ -523,7 +512,7 @@ mod tests {
             matches!(p.log_level, RDKafkaLogLevel::Warning),
             "consumer only"
         );
-        let both = settings_with(&[("kafka.properties.debug", "broker")]);
+        let both = load_with(&[], &[("kafka.properties.debug", "broker")]).unwrap();
         let p = producer_config(&both, "127.0.0.1:9092").unwrap();
         assert!(matches!(p.log_level, RDKafkaLogLevel::Debug));
     }
