@@ -570,11 +570,9 @@ fn await_handoff(progress: &TailProgress, timeout: Duration, metrics: &Metrics) 
     let mut partitions = 0;
     for round in 0..2 {
         if round == 1 {
-            let settle = started + HANDOFF_SETTLE;
-            let now = Instant::now();
-            if settle > now {
-                std::thread::sleep(settle - now);
-            }
+            std::thread::sleep(
+                (started + HANDOFF_SETTLE).saturating_duration_since(Instant::now()),
+            );
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let targets = match progress.end_offsets(left) {

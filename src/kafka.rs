@@ -236,11 +236,12 @@ impl ConsumerCtx {
         if let Some(c) = self.0.cooperative.get() {
             return *c;
         }
-        match consumer.rebalance_protocol() {
-            RebalanceProtocol::Cooperative => *self.0.cooperative.get_or_init(|| true),
-            RebalanceProtocol::Eager => *self.0.cooperative.get_or_init(|| false),
-            RebalanceProtocol::None => false,
-        }
+        let cooperative = match consumer.rebalance_protocol() {
+            RebalanceProtocol::Cooperative => true,
+            RebalanceProtocol::Eager => false,
+            RebalanceProtocol::None => return false, // not joined yet: ask again next time
+        };
+        *self.0.cooperative.get_or_init(|| cooperative)
     }
 }
 
